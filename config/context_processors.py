@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def seatlock(request):
+    return {"CURRENCY": settings.CURRENCY, "STRIPE_SIMULATOR": settings.STRIPE_SIMULATOR}

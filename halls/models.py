@@ -1,0 +1,60 @@
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class Cinema(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cinema")
+        verbose_name_plural = _("cinemas")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Hall(models.Model):
+    cinema = models.ForeignKey(Cinema, on_delete=models.PROTECT, related_name="halls", verbose_name=_("cinema"))
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"))
+    layout = models.JSONField(_("layout"), help_text=_("Rows of seats on a grid; see docs/layouts.md."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cinema", "name"]
+        constraints = [models.UniqueConstraint(fields=["cinema", "slug"], name="hall_unique_slug_per_cinema")]
+        verbose_name = _("hall")
+        verbose_name_plural = _("halls")
+
+    def __str__(self) -> str:
+        return f"{self.cinema} – {self.name}"
+
+    def clean(self) -> None:
+        from halls.layout import LayoutError, parse_layout
+
+        try:
+            parse_layout(self.layout)
+        except LayoutError as exc:
+            raise ValidationError({"layout": exc.messages}) from exc
+
+    @property
+    def geometry(self):
+        """The parsed layout, shared by every renderer; cached per layout content."""
+        from halls.layout import geometry_for
+
+        return geometry_for(self.layout)
