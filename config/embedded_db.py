@@ -97,9 +97,7 @@ def url() -> str:
 
 def _initdb() -> None:
     _say(f"initialising a new PostgreSQL cluster in {DATA_DIR}")
-    result = _run(
-        [_bin("initdb"), "-D", str(DATA_DIR), "-U", "postgres", "--auth=trust", "--encoding=UTF8"]
-    )
+    result = _run([_bin("initdb"), "-D", str(DATA_DIR), "-U", "postgres", "--auth=trust", "--encoding=UTF8"])
     if result.returncode != 0:
         raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
 
@@ -109,7 +107,9 @@ def _start_server() -> None:
     socket_dir = DATA_DIR  # keeps the unix socket private to this checkout
     options = f"-h 127.0.0.1 -p {PORT} -k {socket_dir} -c max_connections=200 -c fsync=off"
     # fsync=off: the embedded server is for development and tests, where speed beats durability.
-    result = _run([_bin("pg_ctl"), "-D", str(DATA_DIR), "-l", str(log), "-o", options, "-w", "-t", "60", "start"])
+    result = _run(
+        [_bin("pg_ctl"), "-D", str(DATA_DIR), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
+    )
     if result.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise RuntimeError(f"could not start the embedded PostgreSQL:\n{result.stderr}\n{tail}")
@@ -117,14 +117,26 @@ def _start_server() -> None:
 
 def _ensure_database() -> None:
     exists = subprocess.run(
-        [_bin("psql"), "-h", "127.0.0.1", "-p", str(PORT), "-U", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
-        capture_output=True, text=True, check=True,
+        [
+            _bin("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PORT),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'",  # noqa: S608 - a constant
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     if exists != "1":
         subprocess.run(
             [_bin("createdb"), "-h", "127.0.0.1", "-p", str(PORT), "-U", "postgres", DATABASE],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         _say(f"created database {DATABASE!r}")
 

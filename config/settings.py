@@ -21,7 +21,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     # Development only: a fixed key so that sessions survive a restart of `make run`.
-    SECRET_KEY = "dev-insecure-seatlock-key-change-me-0123456789-abcdefghijklmnop"
+    SECRET_KEY = "dev-insecure-seatlock-key-change-me-0123456789-abcdefghijklmnop"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -161,7 +161,9 @@ if STRIPE_SIMULATOR:
 # --- email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -197,7 +199,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "box_office:dashboard"
-LOGOUT_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "booking:home"
 
 # --- security ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

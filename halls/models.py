@@ -13,7 +13,9 @@ def validate_time_zone(value: str) -> None:
 class Cinema(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -29,7 +31,9 @@ class Cinema(models.Model):
 
 
 class Hall(models.Model):
-    cinema = models.ForeignKey(Cinema, on_delete=models.PROTECT, related_name="halls", verbose_name=_("cinema"))
+    cinema = models.ForeignKey(
+        Cinema, on_delete=models.PROTECT, related_name="halls", verbose_name=_("cinema")
+    )
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"))
     layout = models.JSONField(_("layout"), help_text=_("Rows of seats on a grid; see docs/layouts.md."))

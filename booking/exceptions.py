@@ -1,0 +1,90 @@
+"""Domain errors of the booking services: each names the seats and says why, for the customer."""
+
+from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+
+def _seat_list(seats: Iterable[str]) -> str:
+    return ", ".join(sorted(seats))
+
+
+class BookingError(Exception):
+    """Base class; `message` is safe to show to the customer."""
+
+    def __init__(self, message: str, *, seats: Iterable[str] = ()):
+        super().__init__(message)
+        self.message = message
+        self.seats = tuple(sorted(seats))
+
+
+class InvalidSeat(BookingError):
+    def __init__(self, seats: Iterable[str], detail: str = ""):
+        seats = tuple(seats)
+        message = detail or ngettext(
+            "There is no seat %(seats)s in this hall.",
+            "There are no seats %(seats)s in this hall.",
+            len(seats),
+        ) % {"seats": _seat_list(seats)}
+        super().__init__(message, seats=seats)
+
+
+class SeatUnavailable(BookingError):
+    def __init__(self, seats: Iterable[str]):
+        seats = tuple(seats)
+        message = ngettext(
+            "Seat %(seats)s has just been taken by someone else.",
+            "Seats %(seats)s have just been taken by someone else.",
+            len(seats),
+        ) % {"seats": _seat_list(seats)}
+        super().__init__(message, seats=seats)
+
+
+class HoldLimitReached(BookingError):
+    def __init__(self, seats: Iterable[str], limit: int):
+        super().__init__(
+            _("You can hold at most %(limit)d seats in one booking.") % {"limit": limit}, seats=seats
+        )
+        self.limit = limit
+
+
+class SeatsBusy(BookingError):
+    def __init__(self, seats: Iterable[str]):
+        seats = tuple(seats)
+        super().__init__(
+            _("Seats %(seats)s are busy right now; please try again in a moment.")
+            % {"seats": _seat_list(seats)},
+            seats=seats,
+        )
+
+
+class SalesClosed(BookingError):
+    def __init__(self, seats: Iterable[str] = ()):
+        super().__init__(_("Sales for this showtime have closed."), seats=seats)
+
+
+class NotYourHold(BookingError):
+    def __init__(self, seats: Iterable[str]):
+        seats = tuple(seats)
+        super().__init__(
+            _("Seats %(seats)s are not held by you, so you cannot release them.")
+            % {"seats": _seat_list(seats)},
+            seats=seats,
+        )
+
+
+class OrderAtPayment(BookingError):
+    def __init__(self, reference: str):
+        super().__init__(
+            _("Booking %(reference)s is at payment: finish or cancel the payment before changing seats.")
+            % {"reference": reference}
+        )
+
+
+class OrderNotOpen(BookingError):
+    def __init__(self, reference: str, status: str):
+        super().__init__(
+            _("Booking %(reference)s can no longer be changed (it is %(status)s).")
+            % {"reference": reference, "status": status}
+        )

@@ -1,0 +1,119 @@
+"""Reads for the pages: one query for the whole seat map, one aggregate for its ETag."""
+
+import dataclasses
+import hashlib
+from datetime import datetime
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from booking.models import OPEN_STATUSES, Order, SeatStatus, ShowSeat
+
+# Bump when the seat-map markup changes, so browsers drop fragments cached under old ETags.
+SEAT_MAP_MARKUP_VERSION = "1"
+
+
+class SeatState:
+    AVAILABLE = "available"
+    HELD = "held"
+    MINE = "mine"
+    SOLD = "sold"
+    BLOCKED = "blocked"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SeatView:
+    code: str
+    state: str
+    price: int
+    zone: str
+
+
+def seat_states(
+    *, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None
+) -> dict[str, SeatView]:
+    """Every seat of the showtime as this viewer sees it, from one query.
+
+    A hold whose time has passed reads as available (invariant 2), whatever the tasks did.
+    """
+    now = now or timezone.now()
+    rows = ShowSeat.objects.filter(showtime_id=showtime_id).values_list(
+        "code", "status", "order_id", "held_until", "price", "zone"
+    )
+    states = {}
+    for code, status, order_id, held_until, price, zone in rows:
+        if status == SeatStatus.HELD:
+            if held_until <= now:
+                state = SeatState.AVAILABLE
+            elif viewer_order_id is not None and order_id == viewer_order_id:
+                state = SeatState.MINE
+            else:
+                state = SeatState.HELD
+        else:
+            state = status
+        states[code] = SeatView(code, state, price, zone)
+    return states
+
+
+def seat_map_etag(*, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None) -> str:
+    """A validator for the viewer's seat map, from one aggregate query and no rows.
+
+    Every seat change bumps that seat's `version`, so the sum grows with each committed
+    change, whatever order transactions commit in; lapsing holds change no row, so their
+    count is part of the tag. Together they change whenever any seat's state does.
+    """
+    now = now or timezone.now()
+    totals = ShowSeat.objects.filter(showtime_id=showtime_id).aggregate(
+        versions=Sum("version"),
+        lapsed=Count("pk", filter=Q(status=SeatStatus.HELD, held_until__lte=now)),
+        seats=Count("pk"),
+    )
+    raw = f"{SEAT_MAP_MARKUP_VERSION}:{showtime_id}:{totals['seats']}:{totals['versions']}:{totals['lapsed']}:{viewer_order_id}"
+    return '"' + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest() + '"'
+
+
+def open_order(*, showtime_id: int, owner_token: str | None, now: datetime | None = None) -> Order | None:
+    """The owner's order for this showtime whose hold clock still runs."""
+    if not owner_token:
+        return None
+    now = now or timezone.now()
+    return (
+        Order.objects.filter(
+            showtime_id=showtime_id, owner_token=owner_token, status__in=OPEN_STATUSES, expires_at__gt=now
+        )
+        .select_related("showtime")
+        .first()
+    )
+
+
+@dataclasses.dataclass
+class FilmListing:
+    film: object
+    days: list[tuple[object, list]]
+
+    def __getattr__(self, name):
+        return getattr(self.film, name)
+
+
+def films_now_showing(*, now: datetime | None = None) -> list[FilmListing]:
+    """Films with their showtimes still on sale, grouped by local day of the cinema."""
+    from django.conf import settings
+
+    from booking.models import Showtime
+
+    now = now or timezone.now()
+    close = timezone.timedelta(minutes=settings.SALES_CLOSE_MINUTES)
+    showtimes = (
+        Showtime.objects.filter(starts_at__gt=now + close)
+        .select_related("film", "hall__cinema")
+        .order_by("film__title", "starts_at")
+    )
+    listings: dict[int, FilmListing] = {}
+    for showtime in showtimes:
+        showtime.local_start = timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo)
+        listing = listings.setdefault(showtime.film_id, FilmListing(showtime.film, []))
+        day = showtime.local_start.date()
+        if not listing.days or listing.days[-1][0] != day:
+            listing.days.append((day, []))
+        listing.days[-1][1].append(showtime)
+    return list(listings.values())

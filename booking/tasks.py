@@ -1,0 +1,38 @@
+"""Huey tasks: thin wrappers that take ids and call a service."""
+
+import logging
+from datetime import datetime
+
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from booking import services
+
+logger = logging.getLogger(__name__)
+
+
+def _expiry_task_id(order_id: int) -> str:
+    return f"order-expiry-{order_id}"
+
+
+@db_task()
+def expire_order(order_id: int) -> None:
+    services.order_expire(order_id=order_id, actor=services.Actor.system("expiry-task"))
+
+
+def schedule_order_expiry(*, order_id: int, eta: datetime) -> None:
+    """Called after the hold's transaction commits, so the task never sees an unsaved order."""
+    expire_order.schedule(args=(order_id,), eta=eta, id=_expiry_task_id(order_id))
+
+
+def revoke_order_expiry(*, order_id: int) -> None:
+    # Only tidiness: a task that runs anyway finds the order paid and does nothing.
+    HUEY.revoke_by_id(_expiry_task_id(order_id))
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_expired_orders() -> None:
+    """Safety net for expiry tasks lost with a flushed Redis or a dead worker."""
+    actor = services.Actor.system("expiry-sweep")
+    for order_id in services.orders_due_for_expiry():
+        services.order_expire(order_id=order_id, actor=actor, reason="hold time ran out (sweep)")

@@ -1,0 +1,1 @@
+"""Moviegoer pages (`public`) and the staff pages of the box office (`box_office`)."""
