@@ -183,12 +183,14 @@ def showtime_create_inventory(*, showtime: Showtime) -> int:
     missing = geometry.zone_keys() - set(showtime.prices)
     if missing:
         raise ValueError(f"showtime {showtime.pk} has no price for zone(s) {', '.join(sorted(missing))}")
+    existing = set(ShowSeat.objects.filter(showtime=showtime).values_list("code", flat=True))
     seats = [
         ShowSeat(showtime=showtime, code=s.code, zone=s.zone, price=int(showtime.prices[s.zone]))
         for s in geometry.seats
+        if s.code not in existing
     ]
-    created = ShowSeat.objects.bulk_create(seats, ignore_conflicts=True)
-    return len(created)
+    ShowSeat.objects.bulk_create(seats)
+    return len(seats)
 
 
 @transaction.atomic
@@ -254,7 +256,8 @@ def seat_hold(
         taken = [s.code for s in new if not is_free(s, now)]
         if taken:
             raise SeatUnavailable(taken)
-        if len(mine) + len(new) > settings.MAX_SEATS_PER_ORDER:
+        already = set(order.seat_codes) if order is not None else set()
+        if len(already | {s.code for s in new}) > settings.MAX_SEATS_PER_ORDER:
             raise HoldLimitReached(wanted, settings.MAX_SEATS_PER_ORDER)
         if not new:
             return order
@@ -278,7 +281,7 @@ def seat_hold(
             )
         lapsed = {s.code: s.order_id for s in new if s.status == SeatStatus.HELD}
         _update_seats(new, status=SeatStatus.HELD, order=order, held_until=order.expires_at)
-        order.seat_codes = sorted(mine | {s.code for s in new})
+        order.seat_codes = sorted(already | {s.code for s in new})
         order.total += sum(s.price for s in new)
         order.save(update_fields=["seat_codes", "total", "updated_at"])
         _log(

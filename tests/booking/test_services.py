@@ -65,6 +65,7 @@ def test_adding_seats_keeps_the_clock_and_the_order(showtime, buyer):
     second = hold(showtime, ["A2"], token, now=timezone.now() + timedelta(minutes=5))
     assert second.pk == first.pk
     assert second.expires_at == first.expires_at
+    assert second.seat_codes == ["A1", "A2"]
     assert seat(showtime, "A2").held_until == first.expires_at
     assert Order.objects.filter(showtime=showtime, owner_token=token).count() == 1
 
