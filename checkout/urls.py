@@ -1,2 +1,9 @@
+from django.urls import path
+
+from checkout import views
+
 app_name = "checkout"
-urlpatterns: list = []
+urlpatterns = [
+    path("showtimes/<int:showtime_id>/checkout/", views.checkout_start, name="start"),
+    path("stripe/webhook/", views.stripe_webhook, name="webhook"),
+]
