@@ -55,7 +55,9 @@ def seat_states(
     return states
 
 
-def seat_map_etag(*, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None) -> str:
+def seat_map_etag(
+    *, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None
+) -> str | None:
     """A validator for the viewer's seat map, from one aggregate query and no rows.
 
     Every seat change bumps that seat's `version`, so the sum grows with each committed
@@ -68,6 +70,8 @@ def seat_map_etag(*, showtime_id: int, viewer_order_id: int | None, now: datetim
         lapsed=Count("pk", filter=Q(status=SeatStatus.HELD, held_until__lte=now)),
         seats=Count("pk"),
     )
+    if not totals["seats"]:
+        return None  # no such showtime
     raw = f"{SEAT_MAP_MARKUP_VERSION}:{showtime_id}:{totals['seats']}:{totals['versions']}:{totals['lapsed']}:{viewer_order_id}"
     return '"' + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest() + '"'
 
@@ -117,3 +121,25 @@ def films_now_showing(*, now: datetime | None = None) -> list[FilmListing]:
             listing.days.append((day, []))
         listing.days[-1][1].append(showtime)
     return list(listings.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class Basket:
+    seats: list[SeatView]
+    total: int
+    currency: str
+    expires_at: datetime | None
+
+    @property
+    def seconds_left(self) -> int:
+        if self.expires_at is None:
+            return 0
+        return max(0, int((self.expires_at - timezone.now()).total_seconds()))
+
+
+def basket(*, order: Order | None, states: dict[str, SeatView]) -> Basket | None:
+    """The viewer's held seats, priced from the map already read (no extra query)."""
+    if order is None:
+        return None
+    seats = [view for view in states.values() if view.state == SeatState.MINE]
+    return Basket(seats, sum(s.price for s in seats), order.currency, order.expires_at)

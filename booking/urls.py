@@ -6,5 +6,8 @@ app_name = "booking"
 urlpatterns = [
     path("", public.now_showing, name="home"),
     path("showtimes/<int:showtime_id>/", public.showtime_detail, name="showtime"),
+    path("showtimes/<int:showtime_id>/seats/", public.seat_map, name="seat_map"),
+    path("showtimes/<int:showtime_id>/hold/", public.hold, name="hold"),
+    path("showtimes/<int:showtime_id>/release/", public.release, name="release"),
     path("bookings/<str:reference>/", public.booking_detail, name="booking"),
 ]

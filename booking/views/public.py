@@ -1,25 +1,174 @@
-from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+"""Moviegoer pages: now showing, the seat map, holding and releasing seats, the booking."""
 
-from booking import selectors
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from booking import selectors, services
+from booking.exceptions import (
+    BookingError,
+    HoldLimitReached,
+    InvalidSeat,
+    NotYourHold,
+    OrderAtPayment,
+    SalesClosed,
+    SeatsBusy,
+    SeatUnavailable,
+)
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
 
+# DESIGN.md's status codes for each domain error.
+ERROR_STATUS = {
+    InvalidSeat: 400,
+    HoldLimitReached: 400,
+    SeatUnavailable: 409,
+    OrderAtPayment: 409,
+    NotYourHold: 403,
+    SalesClosed: 410,
+    SeatsBusy: 503,
+}
+
+
+def _owner_token(request: HttpRequest, *, create: bool) -> str | None:
+    """The browser's buyer identity; created only when it first holds (no session per poll)."""
+    token = request.session.get("owner_token")
+    if token is None and create:
+        token = request.session["owner_token"] = secrets.token_hex(16)
+    return token
+
+
+def _remember_order(request: HttpRequest, showtime: Showtime, order: Order | None) -> None:
+    """The poll's ETag needs the viewer's order id; the session has it without a query."""
+    orders = request.session.get("orders", {})
+    key = str(showtime.pk)
+    if order is not None and orders.get(key) != order.pk:
+        request.session["orders"] = {**orders, key: order.pk}
+
+
+def _remembered_order_id(request: HttpRequest, showtime_id: int) -> int | None:
+    return request.session.get("orders", {}).get(str(showtime_id))
+
+
+def _showtime(showtime_id: int) -> Showtime:
+    return get_object_or_404(Showtime.objects.select_related("film", "hall__cinema"), pk=showtime_id)
+
+
+def _seat_map_context(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> dict:
+    states = selectors.seat_states(showtime_id=showtime.pk, viewer_order_id=order.pk if order else None)
+    geometry = showtime.hall.geometry
+    return {
+        "showtime": showtime,
+        "local_start": timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo),
+        "geometry": geometry,
+        "zone_labels": {zone.key: zone.label for zone in geometry.zones},
+        "states": states,
+        "order": order,
+        "basket": selectors.basket(order=order, states=states),
+        "sales_open": showtime.sales_open(),
+        "hold_minutes": max(1, settings.HOLD_SECONDS // 60),
+    }
+
 
 @require_GET
-def now_showing(request: HttpRequest):
+def now_showing(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/now_showing.html", {"films": selectors.films_now_showing()})
 
 
 @require_GET
-def showtime_detail(request: HttpRequest, showtime_id: int):
-    showtime = get_object_or_404(Showtime.objects.select_related("film", "hall__cinema"), pk=showtime_id)
-    return render(request, "booking/showtime.html", {"showtime": showtime})
+def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    showtime = _showtime(showtime_id)
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=False))
+    context = _seat_map_context(request, showtime, order=order)
+    context["etag"] = selectors.seat_map_etag(
+        showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
+    )
+    return render(request, "booking/showtime.html", context)
 
 
 @require_GET
-def booking_detail(request: HttpRequest, reference: str):
+def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    """The polled partial: a matching ETag costs one aggregate query and no rendering."""
+    order_id = _remembered_order_id(request, showtime_id)
+    etag = selectors.seat_map_etag(showtime_id=showtime_id, viewer_order_id=order_id)
+    if etag is None:
+        raise Http404
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        showtime = _showtime(showtime_id)
+        order = selectors.open_order(showtime_id=showtime_id, owner_token=_owner_token(request, create=False))
+        response = render(
+            request, "booking/showtime.html#seat-map", _seat_map_context(request, showtime, order=order)
+        )
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    patch_vary_headers(response, ["Cookie", "HX-Request"])
+    return response
+
+
+def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpResponse:
+    showtime = _showtime(showtime_id)
+    codes = request.POST.getlist("seat")
+    token = _owner_token(request, create=hold) or ""
+    actor = services.Actor.session(token) if token else services.Actor("session:anonymous")
+    status, error = 200, None
+    try:
+        if hold:
+            services.seat_hold(showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor)
+        else:
+            services.seat_release(showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor)
+    except BookingError as exc:
+        status, error = ERROR_STATUS.get(type(exc), 400), exc
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=token)
+    _remember_order(request, showtime, order)
+
+    if not request.htmx:
+        # Without JavaScript: back to the page (Post/Redirect/Get), the error as a message.
+        if error is None:
+            return redirect(showtime.get_absolute_url() + "#basket")
+        messages.error(request, error.message)
+        response = render(request, "booking/showtime.html", _seat_map_context(request, showtime, order=order))
+        response.status_code = status
+        return response
+
+    context = _seat_map_context(request, showtime, order=order)
+    context["changed"] = [
+        context["states"][c] for c in _changed_codes(showtime, codes, error) if c in context["states"]
+    ]
+    context["error"] = error
+    response = render(request, "booking/showtime.html#seat-change", context, status=status)
+    if isinstance(error, SeatsBusy):
+        response["Retry-After"] = "1"
+    return response
+
+
+def _changed_codes(showtime: Showtime, codes: list[str], error: BookingError | None) -> list[str]:
+    """The seats whose buttons the response re-renders (couple partners included)."""
+    wanted = {str(c).strip().upper() for c in codes[: services.MAX_CODES_PER_REQUEST]}
+    if error is not None:
+        wanted |= set(error.seats)
+    return sorted(showtime.hall.geometry.with_partners(wanted))
+
+
+@require_POST
+def hold(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    return _seat_change(request, showtime_id, hold=True)
+
+
+@require_POST
+def release(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    return _seat_change(request, showtime_id, hold=False)
+
+
+@require_GET
+def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if not booking_token_valid(reference, request.GET.get("t", "")):
         raise Http404
     order = get_object_or_404(

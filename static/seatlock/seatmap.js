@@ -1,0 +1,108 @@
+/* SeatLock seat map: countdown, skip unchanged polls, keep focus, arrow-key navigation.
+   No inline script anywhere: this file is all the page runs besides htmx. */
+(function () {
+  "use strict";
+
+  var lastEtag = null;
+  var focusedId = null;
+  var timer = null;
+
+  function announce(text) {
+    var status = document.getElementById("seat-status");
+    if (status) { status.textContent = text; }
+  }
+
+  function startCountdown() {
+    var box = document.querySelector("#basket .countdown[data-seconds-left]");
+    if (timer) { clearInterval(timer); timer = null; }
+    if (!box) { return; }
+    var deadline = Date.now() + parseInt(box.dataset.secondsLeft, 10) * 1000;
+    var clock = box.querySelector(".countdown-clock");
+    var warned = false;
+    function tick() {
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      var minutes = Math.floor(left / 60), seconds = left % 60;
+      clock.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+      if (left <= 60 && !warned) {
+        warned = true;
+        box.classList.add("text-danger", "fw-bold");
+        announce(box.dataset.warning || "One minute left to pay for your seats.");
+      }
+      if (left === 0) {
+        clearInterval(timer); timer = null;
+        box.classList.add("d-none");
+        var basket = document.getElementById("basket");
+        var expired = basket.querySelector(".countdown-expired");
+        if (expired) { expired.classList.remove("d-none"); announce(expired.textContent); }
+        basket.querySelectorAll("[data-basket-seat], form").forEach(function (el) { el.remove(); });
+        document.body.dispatchEvent(new Event("seatmap-refresh"));
+      }
+    }
+    tick();
+    timer = setInterval(tick, 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var map = document.getElementById("seat-map");
+    if (map) { lastEtag = map.dataset.etag || null; }
+    startCountdown();
+  });
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    var active = document.activeElement;
+    focusedId = active && active.id ? active.id : null;
+  });
+
+  // The browser revalidates polls with If-None-Match itself and hands htmx the cached body
+  // as a 200: swapping identical markup would only steal keyboard focus, so skip it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "seat-map") {
+      var tag = event.detail.xhr.getResponseHeader("ETag");
+      if (tag && tag === lastEtag) { event.detail.shouldSwap = false; }
+      if (tag) { lastEtag = tag; }
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "basket") { startCountdown(); }
+    if (focusedId && (!document.activeElement || document.activeElement === document.body)) {
+      var again = document.getElementById(focusedId);
+      if (again) { again.focus({ preventScroll: true }); }
+    }
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "basket") { startCountdown(); }
+  });
+
+  // Arrow keys move between seats; Home/End jump to the ends of the row.
+  document.addEventListener("keydown", function (event) {
+    var seat = event.target.closest && event.target.closest(".seat-grid .seat");
+    if (!seat) { return; }
+    var row = seat.closest(".seat-row");
+    var rows = Array.prototype.slice.call(document.querySelectorAll(".seat-grid .seat-row"));
+    var seatsIn = function (r) { return Array.prototype.slice.call(r.querySelectorAll(".seat")); };
+    var cells = function (r) { return Array.prototype.slice.call(r.children); };
+    var target = null;
+    var inRow = seatsIn(row);
+    var index = inRow.indexOf(seat);
+    if (event.key === "ArrowLeft") { target = inRow[index - 1]; }
+    else if (event.key === "ArrowRight") { target = inRow[index + 1]; }
+    else if (event.key === "Home") { target = inRow[0]; }
+    else if (event.key === "End") { target = inRow[inRow.length - 1]; }
+    else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+      var column = cells(row).indexOf(seat);
+      var step = event.key === "ArrowUp" ? -1 : 1;
+      for (var r = rows.indexOf(row) + step; r >= 0 && r < rows.length && !target; r += step) {
+        var candidates = seatsIn(rows[r]);
+        var best = null, distance = Infinity;
+        candidates.forEach(function (c) {
+          var d = Math.abs(cells(rows[r]).indexOf(c) - column);
+          if (d < distance) { distance = d; best = c; }
+        });
+        target = best;
+      }
+    }
+    if (target) { event.preventDefault(); target.focus(); }
+  });
+})();

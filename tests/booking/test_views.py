@@ -1,0 +1,202 @@
+"""The moviegoer endpoints through the Django test client, against real PostgreSQL."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from booking.models import Order, SeatStatus, ShowSeat
+from booking.services import Actor, seat_block, seat_hold
+
+
+class HtmxClient(Client):
+    """What htmx sends: the HX-Request header (django-htmx 1.29 ships no test client)."""
+
+    def __init__(self, **defaults):
+        super().__init__(headers={"HX-Request": "true"}, **defaults)
+
+
+@pytest.fixture
+def htmx():
+    return HtmxClient()
+
+
+def url(showtime, action=""):
+    return f"/showtimes/{showtime.pk}/{action + '/' if action else ''}"
+
+
+def state(showtime, code):
+    return ShowSeat.objects.get(showtime=showtime, code=code).status
+
+
+def seat_states_in(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-seat="([A-Z]+\d+)" data-state="(\w+)"', html))
+
+
+def test_now_showing_lists_upcoming_showtimes_only(client, make_showtime, settings):
+    settings.SALES_CLOSE_MINUTES = 15
+    upcoming = make_showtime()
+    closed = make_showtime(starts_in=timedelta(minutes=5))
+    html = client.get("/").content.decode()
+    assert f'data-showtime="{upcoming.pk}"' in html
+    assert f'data-showtime="{closed.pk}"' not in html
+
+
+def test_seat_map_page_draws_every_seat_with_state_and_label(client, medium_showtime):
+    response = client.get(url(medium_showtime))
+    html = response.content.decode()
+    assert response.status_code == 200
+    states = seat_states_in(html)
+    assert len(states) == medium_showtime.hall.geometry.seat_count
+    assert set(states.values()) == {"available"}
+    assert 'aria-label="Row A, seat 1, Standard, wheelchair space, €11.50, available"' in html
+    assert 'aria-label="Row J, seat 1, VIP, couple seat, €15.50, available"' in html
+    assert 'class="gap"' in html  # the aisle
+    assert "hx-headers" in html and "X-CSRFToken" in html
+
+
+def test_unknown_showtime_is_404(client, htmx, db):
+    assert client.get("/showtimes/999999/").status_code == 404
+    assert client.get("/showtimes/999999/seats/").status_code == 404
+    assert htmx.post("/showtimes/999999/hold/", {"seat": "A1"}).status_code == 404
+
+
+def test_hold_returns_only_changed_seats_and_basket(htmx, showtime):
+    response = htmx.post(url(showtime, "hold"), {"seat": ["A1", "A2"]})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert seat_states_in(html) == {"A1": "mine", "A2": "mine"}  # no other seat re-rendered
+    assert 'id="basket"' in html and 'hx-swap-oob="true"' in html
+    assert "€20.00" in html
+    assert state(showtime, "A1") == SeatStatus.HELD
+
+
+def test_clicking_own_seat_releases_it(htmx, showtime):
+    htmx.post(url(showtime, "hold"), {"seat": ["A1"]})
+    response = htmx.post(url(showtime, "release"), {"seat": ["A1"]})
+    assert response.status_code == 200
+    assert seat_states_in(response.content.decode()) == {"A1": "available"}
+    assert state(showtime, "A1") == SeatStatus.AVAILABLE
+
+
+def test_taken_seat_is_409_names_the_seat_and_holds_nothing(htmx, showtime):
+    other = HtmxClient()
+    other.post(url(showtime, "hold"), {"seat": ["A2"]})
+    response = htmx.post(url(showtime, "hold"), {"seat": ["A1", "A2"]})
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "A2" in html and "taken" in html
+    assert seat_states_in(html)["A2"] == "held"
+    assert state(showtime, "A1") == SeatStatus.AVAILABLE
+
+
+def test_bad_seat_code_is_400(htmx, showtime):
+    response = htmx.post(url(showtime, "hold"), {"seat": ["Z99"]})
+    assert response.status_code == 400
+    assert "Z99" in response.content.decode()
+    assert htmx.post(url(showtime, "hold"), {}).status_code == 400
+    assert htmx.post(url(showtime, "hold"), {"seat": ["<script>"]}).status_code == 400
+    assert not Order.objects.exists()
+
+
+def test_over_the_cap_is_400(htmx, showtime, settings):
+    settings.MAX_SEATS_PER_ORDER = 2
+    response = htmx.post(url(showtime, "hold"), {"seat": ["A1", "A2", "A3"]})
+    assert response.status_code == 400
+    assert "at most 2" in response.content.decode()
+
+
+def test_sales_closed_is_410(htmx, make_showtime, settings):
+    settings.SALES_CLOSE_MINUTES = 30
+    showtime = make_showtime(starts_in=timedelta(minutes=10))
+    assert htmx.post(url(showtime, "hold"), {"seat": ["A1"]}).status_code == 410
+
+
+def test_releasing_someone_elses_seat_is_403(htmx, showtime):
+    HtmxClient().post(url(showtime, "hold"), {"seat": ["A1"]})
+    htmx.post(url(showtime, "hold"), {"seat": ["B1"]})
+    response = htmx.post(url(showtime, "release"), {"seat": ["A1"]})
+    assert response.status_code == 403
+    assert state(showtime, "A1") == SeatStatus.HELD
+
+
+def test_wrong_method_is_405(client, showtime):
+    assert client.get(url(showtime, "hold")).status_code == 405
+    assert client.post(url(showtime, "seats")).status_code == 405
+
+
+def test_post_without_csrf_token_is_403(showtime):
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(url(showtime, "hold"), {"seat": "A1"}).status_code == 403
+    assert state(showtime, "A1") == SeatStatus.AVAILABLE
+
+
+def test_without_javascript_the_form_post_redirects_back(client, showtime):
+    response = client.post(url(showtime, "hold"), {"seat": "A1"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(url(showtime))
+    page = client.get(url(showtime)).content.decode()
+    assert seat_states_in(page)["A1"] == "mine"
+    assert 'formaction="' + url(showtime, "release") in page
+
+
+def test_without_javascript_an_error_renders_the_page_with_its_status(client, showtime):
+    Client().post(url(showtime, "hold"), {"seat": "A1"})
+    response = client.post(url(showtime, "hold"), {"seat": "A1"})
+    assert response.status_code == 409
+    assert "<html" in response.content.decode()
+    assert "A1 has just been taken" in response.content.decode()
+
+
+def test_poll_answers_304_to_a_matching_etag_and_changes_after_a_hold(htmx, showtime):
+    first = htmx.get(url(showtime, "seats"))
+    assert first.status_code == 200 and "<html" not in first.content.decode()
+    etag = first["ETag"]
+    again = htmx.get(url(showtime, "seats"), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="someone", actor=Actor("test"))
+    changed = htmx.get(url(showtime, "seats"), headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert seat_states_in(changed.content.decode())["B3"] == "held"
+
+
+def test_poll_etag_changes_when_a_hold_lapses(htmx, showtime):
+    t0 = timezone.now() - timedelta(minutes=15) + timedelta(seconds=1)
+    seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="someone", actor=Actor("test"), now=t0)
+    etag = htmx.get(url(showtime, "seats"))["ETag"]
+    import time
+
+    time.sleep(1.2)
+    response = htmx.get(url(showtime, "seats"), headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert seat_states_in(response.content.decode())["B3"] == "available"
+
+
+def test_mine_is_per_browser(htmx, showtime):
+    htmx.post(url(showtime, "hold"), {"seat": ["A1"]})
+    assert seat_states_in(htmx.get(url(showtime, "seats")).content.decode())["A1"] == "mine"
+    assert seat_states_in(HtmxClient().get(url(showtime, "seats")).content.decode())["A1"] == "held"
+
+
+def test_blocked_seat_cannot_be_held_online(htmx, showtime):
+    seat_block(showtime_id=showtime.pk, codes=["A4"], reason="broken", actor=Actor("staff:test"))
+    assert htmx.post(url(showtime, "hold"), {"seat": ["A4"]}).status_code == 409
+    assert seat_states_in(htmx.get(url(showtime, "seats")).content.decode())["A4"] == "blocked"
+
+
+@pytest.mark.parametrize("fixture", ["showtime", "large_showtime"])
+def test_query_count_does_not_grow_with_the_hall(request, fixture, django_assert_max_num_queries):
+    showtime = request.getfixturevalue(fixture)
+    client = HtmxClient()
+    client.post(url(showtime, "hold"), {"seat": ["A1"]})
+    with django_assert_max_num_queries(14):
+        assert client.post(url(showtime, "hold"), {"seat": ["A2"]}).status_code == 200
+    with django_assert_max_num_queries(5):
+        response = client.get(url(showtime, "seats"))
+    with django_assert_max_num_queries(3):
+        assert (
+            client.get(url(showtime, "seats"), headers={"If-None-Match": response["ETag"]}).status_code == 304
+        )
