@@ -124,7 +124,7 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 12111,
         webhook_url: str = "",
-        webhook_secret: str = "whsec_simulator",
+        webhook_secret: str = "whsec_simulator",  # noqa: S107 - the simulator's public test secret
         public_url: str = "",
         retry_base_seconds: float = 2.0,
         max_attempts: int = 8,
@@ -489,7 +489,7 @@ class Simulator:
         if not self.webhook_url:
             return "no webhook url"
         payload = json.dumps(event).encode()
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - http(s) URL from our own config
             self.webhook_url,
             data=payload,
             method="POST",
