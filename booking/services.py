@@ -519,6 +519,37 @@ def order_resume_holding(*, order_id: int, actor: Actor, reason: str = "payment 
     return order
 
 
+def order_await_payment(*, order_id: int, until: datetime, actor: Actor) -> Order:
+    """A delayed payment method is processing: keep the seats until Stripe says yes or no."""
+    with _seat_transaction():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status not in OPEN_STATUSES:
+            return order
+        seats = [s for s in _lock_order_seats(order) if s.status == SeatStatus.HELD]
+        _update_seats(seats, held_until=until)
+        order.status = OrderStatus.AWAITING_PAYMENT
+        order.expires_at = until
+        order.save(update_fields=["status", "expires_at", "updated_at"])
+        _log(
+            actor,
+            "order.awaiting_payment",
+            showtime_id=order.showtime_id,
+            order=order,
+            seats=[s.code for s in seats],
+            until=until.isoformat(),
+        )
+    return order
+
+
+def order_payment_failed(*, order_id: int, actor: Actor, reason: str) -> list[str] | None:
+    """The delayed payment failed: the seats go back on sale."""
+    with _seat_transaction():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status not in (*OPEN_STATUSES, OrderStatus.AWAITING_PAYMENT):
+            return None
+        return _expire_locked(order, actor=actor, reason=reason, now=timezone.now())
+
+
 def order_mark_refunded(*, order_id: int, actor: Actor, reason: str, refund_reference: str = "") -> Order:
     """Money went back; the order keeps no seat and no valid ticket."""
     with _seat_transaction():

@@ -1,16 +1,98 @@
-"""Checkout and the Stripe webhook (being built: issue 6)."""
+"""Checkout and the Stripe webhook. Only the webhook confirms a payment."""
 
-from django.http import HttpResponse
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from booking import selectors
+from booking.exceptions import BookingError
+from booking.links import booking_token_valid, booking_url
+from booking.models import Order, OrderStatus, Showtime
+from booking.services import Actor
+from checkout import services
+from checkout.forms import CheckoutForm
+
+logger = logging.getLogger(__name__)
+
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url, permanent=False)
 
 
 @require_POST
-def checkout_start(request, showtime_id: int):
-    return HttpResponse("Payment is not wired yet.", status=501)
+def checkout_start(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    showtime = get_object_or_404(Showtime, pk=showtime_id)
+    token = request.session.get("owner_token")
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=token)
+    form = CheckoutForm(request.POST)
+    if order is None:
+        messages.error(request, _("You hold no seats for this showtime (your hold may have run out)."))
+        return _redirect(request, showtime.get_absolute_url())
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("email", [_("Enter a valid email address.")])))
+        return _redirect(request, showtime.get_absolute_url())
+    try:
+        url = services.checkout_start(
+            order=order, email=form.cleaned_data["email"], actor=Actor.session(token)
+        )
+    except BookingError as exc:
+        messages.error(request, exc.message)
+        return _redirect(request, showtime.get_absolute_url())
+    return _redirect(request, url)
 
 
-@csrf_exempt  # Stripe cannot send a CSRF token; the signature check authenticates it.
+def _order_from_link(request: HttpRequest, reference: str) -> Order:
+    if not booking_token_valid(reference, request.GET.get("t", "")):
+        raise Http404
+    return get_object_or_404(
+        Order.objects.select_related("showtime__film", "showtime__hall"), reference=reference
+    )
+
+
+@require_GET
+def checkout_return(request: HttpRequest, reference: str) -> HttpResponse:
+    """Back from Stripe: wait for the webhook. This page never confirms anything itself."""
+    order = _order_from_link(request, reference)
+    if order.status == OrderStatus.PAID:
+        return _redirect(request, booking_url(order))
+    template = "checkout/return.html#return-status" if request.htmx else "checkout/return.html"
+    return render(request, template, {"order": order, "token": request.GET["t"]})
+
+
+@require_GET
+def checkout_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_from_link(request, reference)
+    order = services.checkout_abandon(order=order, actor=Actor(f"session:{order.owner_token[:12]}"))
+    if order.status == OrderStatus.HOLDING:
+        messages.info(request, _("Payment cancelled. Your seats are still held for you."))
+    return redirect(order.showtime.get_absolute_url())
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token: the signature authenticates the request.
 @require_POST
-def stripe_webhook(request):
-    return HttpResponse(status=501)
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
+        return HttpResponse("Payload too large.", status=413)
+    payload = request.body
+    if len(payload) > MAX_WEBHOOK_BYTES:
+        return HttpResponse("Payload too large.", status=413)
+    signature = request.headers.get("Stripe-Signature", "")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except ValueError:
+        return HttpResponseBadRequest("Invalid payload.")
+    except stripe.SignatureVerificationError:
+        logger.warning("webhook with a bad signature refused")
+        return HttpResponseBadRequest("Invalid signature.")
+    result = services.webhook_receive(event=event)
+    return HttpResponse("duplicate" if result.duplicate else result.outcome, content_type="text/plain")

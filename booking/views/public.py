@@ -23,6 +23,7 @@ from booking.exceptions import (
 )
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
+from checkout.forms import CheckoutForm
 
 # DESIGN.md's status codes for each domain error.
 ERROR_STATUS = {
@@ -73,6 +74,7 @@ def _seat_map_context(request: HttpRequest, showtime: Showtime, *, order: Order 
         "basket": selectors.basket(order=order, states=states),
         "sales_open": showtime.sales_open(),
         "hold_minutes": max(1, settings.HOLD_SECONDS // 60),
+        "checkout_form": CheckoutForm(),
     }
 
 
