@@ -354,14 +354,14 @@ def test_expiry_racing_a_completed_payment_never_loses_it(sim, showtime):
         Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
         barrier = threading.Barrier(2)
 
-        def expire(order_id=order.pk):
+        def expire(order_id=order.pk, barrier=barrier):
             try:
                 barrier.wait()
                 expire_due_order(order_id=order_id, actor=Actor.system("race"))
             finally:
                 connections.close_all()
 
-        def webhook(event=event):
+        def webhook(event=event, barrier=barrier):
             try:
                 barrier.wait()
                 post_event(Client(), event)
