@@ -1,12 +1,26 @@
-"""Placeholder parser for valid layouts, with the public API of the real one.
+"""Hall layouts: validation (JSON Schema, then the rules a schema cannot say) and the
+immutable geometry every renderer and service uses.
 
-Replaced by the full validator (JSON Schema + semantic checks) from the `halls` branch.
+The format is described in docs/layouts.md; `layout_schema.json` beside this file is its
+structural half. Every message names the row and seat at fault, so whoever edits a layout in
+the admin can fix it without reading JSON paths.
 """
 
 import functools
+import hashlib
 import json
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator
+
+SCHEMA = json.loads((Path(__file__).with_name("layout_schema.json")).read_text())
+_validator = Draft202012Validator(SCHEMA)
+MAX_MESSAGES = 50
+KINDS = ("regular", "wheelchair", "companion", "couple-left", "couple-right")
 
 
 class LayoutError(Exception):
@@ -50,11 +64,11 @@ class HallGeometry:
 
     @functools.cached_property
     def seats(self) -> tuple[SeatSpec, ...]:
-        return tuple(s for row in self.rows for s in row.seats)
+        return tuple(seat for row in self.rows for seat in row.seats)
 
     @functools.cached_property
     def by_code(self) -> types.MappingProxyType:
-        return types.MappingProxyType({s.code: s for s in self.seats})
+        return types.MappingProxyType({seat.code: seat for seat in self.seats})
 
     @property
     def seat_count(self) -> int:
@@ -64,17 +78,20 @@ class HallGeometry:
         return self.by_code[code]
 
     def zone_keys(self) -> frozenset[str]:
-        return frozenset(z.key for z in self.zones)
+        return frozenset(zone.key for zone in self.zones)
 
-    def with_partners(self, codes) -> frozenset[str]:
+    def with_partners(self, codes: Iterable[str]) -> frozenset[str]:
+        """The codes plus the other half of any couple seat; unknown codes pass through."""
         out = set(codes)
         for code in list(out):
             seat = self.by_code.get(code)
-            if seat and seat.partner:
+            if seat is not None and seat.partner:
                 out.add(seat.partner)
         return frozenset(out)
 
+    @functools.cache  # noqa: B019 - the geometry is immutable and cached itself
     def grid(self) -> tuple[tuple[str, tuple[SeatSpec | None, ...]], ...]:
+        """One entry per grid line, front first: (row label or '', `width` cells)."""
         by_line = {row.line: row for row in self.rows}
         lines = []
         for line in range(self.height):
@@ -85,46 +102,205 @@ class HallGeometry:
             lines.append((row.label if row else "", tuple(cells)))
         return tuple(lines)
 
+    def to_layout(self) -> dict:
+        """Back to JSON (explicit lines and zones on every seat): parse(to_layout()) == self."""
+        return {
+            "screen": self.screen,
+            "zones": {zone.key: {"label": zone.label} for zone in self.zones},
+            "rows": [
+                {
+                    "label": row.label,
+                    "line": row.line,
+                    "seats": [
+                        {"number": s.number, "col": s.col, "zone": s.zone, "kind": s.kind} for s in row.seats
+                    ],
+                }
+                for row in self.rows
+            ],
+        }
 
-def parse_layout(data) -> HallGeometry:
-    if isinstance(data, str):
-        data = json.loads(data)
-    rows = []
+
+def _where(path: list) -> str:
+    """A readable place for a schema error: 'Row C, seat 3' rather than rows/2/seats/1."""
+    if len(path) >= 2 and path[0] == "rows" and isinstance(path[1], int):
+        place = _("Row %(n)s") % {"n": path[1] + 1}
+        if len(path) >= 4 and path[2] == "seats" and isinstance(path[3], int):
+            place += ", " + _("seat entry %(n)s") % {"n": path[3] + 1}
+        return place
+    return _("Layout")
+
+
+def _schema_messages(data: object) -> list[str]:
+    messages = []
+    rows = data.get("rows") if isinstance(data, dict) else None
+    for error in sorted(_validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(error.absolute_path)
+        place = _where(path)
+        # Name the row by its label when it has a usable one.
+        if len(path) >= 2 and path[0] == "rows" and isinstance(rows, list) and isinstance(path[1], int):
+            row = rows[path[1]] if path[1] < len(rows) else None
+            if isinstance(row, dict) and isinstance(row.get("label"), str) and row["label"]:
+                place = place.replace(
+                    _("Row %(n)s") % {"n": path[1] + 1}, _("Row %(n)s") % {"n": row["label"]}
+                )
+        field = path[-1] if path and isinstance(path[-1], str) else None
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else error.message
+            messages.append(_('%(place)s: "%(field)s" is required.') % {"place": place, "field": missing})
+        elif error.validator == "additionalProperties":
+            messages.append(_("%(place)s: %(detail)s") % {"place": place, "detail": error.message})
+        elif error.validator == "enum" and field == "kind":
+            messages.append(
+                _("%(place)s: kind %(value)s is unknown; use one of %(kinds)s.")
+                % {"place": place, "value": json.dumps(error.instance), "kinds": ", ".join(KINDS)}
+            )
+        elif error.validator == "type":
+            messages.append(
+                _('%(place)s: "%(field)s" must be of type %(type)s, not %(value)s.')
+                % {
+                    "place": place,
+                    "field": field or "value",
+                    "type": error.validator_value,
+                    "value": json.dumps(error.instance)[:40],
+                }
+            )
+        elif error.validator == "pattern" and field == "label":
+            messages.append(
+                _("%(place)s: row label %(value)s must be 1 to 3 capital letters.")
+                % {"place": place, "value": json.dumps(error.instance)}
+            )
+        elif error.validator in ("minimum", "maximum"):
+            messages.append(
+                _('%(place)s: "%(field)s" is %(value)s, out of range (%(rule)s %(limit)s).')
+                % {
+                    "place": place,
+                    "field": field,
+                    "value": error.instance,
+                    "rule": "≥" if error.validator == "minimum" else "≤",
+                    "limit": error.validator_value,
+                }
+            )
+        else:
+            messages.append(f"{place}: {error.message}")
+        if len(messages) >= MAX_MESSAGES:
+            break
+    return messages
+
+
+def _build(data: dict) -> tuple[HallGeometry | None, list[str]]:
+    """The semantic checks, building the geometry as they go."""
+    messages: list[str] = []
+    zones = tuple(ZoneSpec(key, value["label"]) for key, value in data["zones"].items())
+    zone_keys = {zone.key for zone in zones}
+    seen_codes: dict[str, str] = {}
+    cells: dict[tuple[int, int], str] = {}
+    rows: list[RowSpec] = []
+    seen_labels: set[str] = set()
     line = -1
-    for row in data["rows"]:
-        line = row.get("line", line + 1)
-        raw = row["seats"]
-        seats = []
-        for i, s in enumerate(raw):
-            kind = s.get("kind", "regular")
+    for raw_row in data["rows"]:
+        label = raw_row["label"]
+        if label in seen_labels:
+            messages.append(_("Row %(row)s appears twice.") % {"row": label})
+        seen_labels.add(label)
+        line = raw_row.get("line", line + 1)
+        raw_seats = sorted(raw_row["seats"], key=lambda s: s["col"])
+        seats: list[SeatSpec] = []
+        for index, raw in enumerate(raw_seats):
+            code = f"{label}{raw['number']}"
+            place = _("Row %(row)s, seat %(number)s") % {"row": label, "number": raw["number"]}
+            zone = raw.get("zone", raw_row.get("zone"))
+            kind = raw.get("kind", "regular")
+            if code in seen_codes:
+                messages.append(
+                    _("%(place)s: seat code %(code)s is used twice.") % {"place": place, "code": code}
+                )
+            seen_codes[code] = place
+            if zone is None:
+                messages.append(_("%(place)s: no zone (set one on the seat or its row).") % {"place": place})
+            elif zone not in zone_keys:
+                messages.append(
+                    _('%(place)s: zone "%(zone)s" is not declared in "zones".')
+                    % {"place": place, "zone": zone}
+                )
+            cell = (line, raw["col"])
+            if cell in cells:
+                messages.append(
+                    _("%(place)s: grid cell (line %(line)s, column %(col)s) is already taken by %(other)s.")
+                    % {"place": place, "line": line, "col": raw["col"], "other": cells[cell]}
+                )
+            else:
+                cells[cell] = code
             partner = None
             if kind == "couple-left":
-                partner = row["label"] + str(raw[i + 1]["number"])
-            if kind == "couple-right":
-                partner = row["label"] + str(raw[i - 1]["number"])
-            zone = s.get("zone", row.get("zone"))
-            seats.append(
-                SeatSpec(
-                    row["label"] + str(s["number"]),
-                    row["label"],
-                    s["number"],
-                    s["col"],
-                    line,
-                    zone,
-                    kind,
-                    partner,
-                )
-            )
-        rows.append(RowSpec(row["label"], line, tuple(sorted(seats, key=lambda s: s.col))))
-    zones = tuple(ZoneSpec(key, value.get("label", key)) for key, value in data["zones"].items())
-    width = max(s.col for r in rows for s in r.seats) + 1
-    return HallGeometry(data.get("screen", "Screen"), zones, tuple(rows), width, line + 1)
+                right = raw_seats[index + 1] if index + 1 < len(raw_seats) else None
+                if right is None or right.get("kind") != "couple-right":
+                    messages.append(
+                        _(
+                            "%(place)s: a couple-left seat must be followed by a couple-right seat in the same row."
+                        )
+                        % {"place": place}
+                    )
+                elif right["col"] != raw["col"] + 1:
+                    messages.append(
+                        _("%(place)s: the couple halves must be adjacent (columns %(a)s and %(b)s are not).")
+                        % {"place": place, "a": raw["col"], "b": right["col"]}
+                    )
+                else:
+                    partner = f"{label}{right['number']}"
+            elif kind == "couple-right":
+                left = raw_seats[index - 1] if index > 0 else None
+                if left is None or left.get("kind") != "couple-left":
+                    messages.append(
+                        _("%(place)s: a couple-right seat must follow a couple-left seat in the same row.")
+                        % {"place": place}
+                    )
+                elif left["col"] == raw["col"] - 1:
+                    partner = f"{label}{left['number']}"
+            seats.append(SeatSpec(code, label, raw["number"], raw["col"], line, zone or "", kind, partner))
+        rows.append(RowSpec(label, line, tuple(seats)))
+    if messages:
+        return None, messages[:MAX_MESSAGES]
+    rows.sort(key=lambda r: r.line)
+    width = max(seat.col for row in rows for seat in row.seats) + 1
+    height = max(row.line for row in rows) + 1
+    return HallGeometry(data.get("screen", "Screen"), zones, tuple(rows), width, height), []
 
 
-@functools.lru_cache(maxsize=256)
-def _cached(key: str) -> HallGeometry:
-    return parse_layout(key)
+def validate_layout(data: object) -> list[str]:
+    """Every problem with a layout, or an empty list."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            return [_("The layout is not valid JSON: %(error)s") % {"error": exc}]
+    messages = _schema_messages(data)
+    if messages:
+        return messages
+    return _build(data)[1]
 
 
-def geometry_for(layout) -> HallGeometry:
-    return _cached(json.dumps(layout, sort_keys=True))
+def parse_layout(data: object) -> HallGeometry:
+    """The geometry of a valid layout; `LayoutError` with every message otherwise."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise LayoutError([_("The layout is not valid JSON: %(error)s") % {"error": exc}]) from exc
+    messages = _schema_messages(data)
+    if messages:
+        raise LayoutError(messages)
+    geometry, messages = _build(data)
+    if messages:
+        raise LayoutError(messages)
+    return geometry
+
+
+@functools.lru_cache(maxsize=512)
+def _cached(key: str, text: str) -> HallGeometry:
+    return parse_layout(json.loads(text))
+
+
+def geometry_for(layout: dict) -> HallGeometry:
+    """Parsed once per distinct layout per process, so hot paths never re-parse."""
+    text = json.dumps(layout, sort_keys=True)
+    return _cached(hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest(), text)

@@ -58,7 +58,19 @@ class Hall(models.Model):
 
     @property
     def geometry(self):
-        """The parsed layout, shared by every renderer; cached per layout content."""
+        """The parsed layout, shared by every renderer; cached per saved version of the hall."""
         from halls.layout import geometry_for
 
-        return geometry_for(self.layout)
+        if self.pk is None or self.updated_at is None:
+            return geometry_for(self.layout)
+        key = (self.pk, self.updated_at)
+        geometry = _geometry_cache.get(key)
+        if geometry is None:
+            if len(_geometry_cache) > 1000:
+                _geometry_cache.clear()
+            geometry = _geometry_cache[key] = geometry_for(self.layout)
+        return geometry
+
+
+# Per process: (hall id, updated_at) -> HallGeometry. A saved change bumps updated_at.
+_geometry_cache: dict = {}
