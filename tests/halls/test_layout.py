@@ -81,22 +81,22 @@ def test_missing_rows_is_a_schema_error():
 
 
 def test_non_integer_column_names_the_row_and_seat():
-    messages = errors(changed(lambda l: l["rows"][0]["seats"][2].update(col="3")))
+    messages = errors(changed(lambda lay: lay["rows"][0]["seats"][2].update(col="3")))
     assert messages == ['Row A, seat entry 3: "col" must be of type integer, not "3".']
 
 
 def test_unknown_kind_is_named():
-    messages = errors(changed(lambda l: l["rows"][1]["seats"][2].update(kind="sofa")))
+    messages = errors(changed(lambda lay: lay["rows"][1]["seats"][2].update(kind="sofa")))
     assert messages[0].startswith('Row B, seat entry 3: kind "sofa" is unknown')
 
 
 def test_bad_row_label():
-    messages = errors(changed(lambda l: l["rows"][0].update(label="a1")))
+    messages = errors(changed(lambda lay: lay["rows"][0].update(label="a1")))
     assert 'row label "a1" must be 1 to 3 capital letters' in messages[0]
 
 
 def test_negative_column_is_out_of_range():
-    messages = errors(changed(lambda l: l["rows"][0]["seats"][0].update(col=-1)))
+    messages = errors(changed(lambda lay: lay["rows"][0]["seats"][0].update(col=-1)))
     assert messages == ['Row A, seat entry 1: "col" is -1, out of range (≥ 0).']
 
 
@@ -105,17 +105,17 @@ def test_not_json_at_all():
 
 
 def test_duplicate_seat_code():
-    messages = errors(changed(lambda l: l["rows"][0]["seats"][2].update(number=2)))
+    messages = errors(changed(lambda lay: lay["rows"][0]["seats"][2].update(number=2)))
     assert messages == ["Row A, seat 2: seat code A2 is used twice."]
 
 
 def test_duplicate_row_label():
-    messages = errors(changed(lambda l: l["rows"][1].update(label="A")))
+    messages = errors(changed(lambda lay: lay["rows"][1].update(label="A")))
     assert "Row A appears twice." in messages
 
 
 def test_undeclared_zone():
-    messages = errors(changed(lambda l: l["rows"][1]["seats"][2].update(zone="gold")))
+    messages = errors(changed(lambda lay: lay["rows"][1]["seats"][2].update(zone="gold")))
     assert messages == ['Row B, seat 3: zone "gold" is not declared in "zones".']
 
 
@@ -138,14 +138,14 @@ def test_shared_grid_cell_across_rows():
 
 
 def test_unpaired_couple_left():
-    messages = errors(changed(lambda l: l["rows"][1]["seats"][1].update(kind="regular")))
+    messages = errors(changed(lambda lay: lay["rows"][1]["seats"][1].update(kind="regular")))
     assert messages == [
         "Row B, seat 1: a couple-left seat must be followed by a couple-right seat in the same row."
     ]
 
 
 def test_couple_halves_not_adjacent():
-    messages = errors(changed(lambda l: l["rows"][1]["seats"][1].update(col=2)))
+    messages = errors(changed(lambda lay: lay["rows"][1]["seats"][1].update(col=2)))
     assert messages == ["Row B, seat 1: the couple halves must be adjacent (columns 0 and 2 are not)."]
 
 
@@ -173,7 +173,10 @@ def test_all_problems_are_reported_at_once():
 def test_hall_full_clean_reports_layout_messages(db):
     cinema = Cinema.objects.create(name="C", slug="c")
     hall = Hall(
-        cinema=cinema, name="H", slug="h", layout=changed(lambda l: l["rows"][1]["seats"][2].update(zone="x"))
+        cinema=cinema,
+        name="H",
+        slug="h",
+        layout=changed(lambda lay: lay["rows"][1]["seats"][2].update(zone="x")),
     )
     with pytest.raises(ValidationError) as exc:
         hall.full_clean()
