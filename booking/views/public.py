@@ -86,7 +86,9 @@ def now_showing(request: HttpRequest) -> HttpResponse:
 @require_GET
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = _showtime(showtime_id)
-    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=False))
+    # The buyer identity is made here, not at the first hold, so that two quick first clicks
+    # share one session (and one basket) instead of racing to create two.
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=True))
     context = _seat_map_context(request, showtime, order=order)
     context["etag"] = selectors.seat_map_etag(
         showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)

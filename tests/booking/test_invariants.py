@@ -28,7 +28,7 @@ from booking.models import (
     TicketStatus,
 )
 from booking.services import Actor
-from tests.conftest import grid_layout
+from tests.fixtures import grid_layout
 
 CODES = ["A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"]
 SESSIONS = 3

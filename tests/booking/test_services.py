@@ -105,7 +105,7 @@ def test_unknown_and_malformed_codes_are_rejected(showtime, buyer):
 
 
 def test_cap_on_seats_per_order(make_showtime, buyer, settings):
-    from tests.conftest import grid_layout
+    from tests.fixtures import grid_layout
 
     settings.MAX_SEATS_PER_ORDER = 3
     showtime = make_showtime(grid_layout("A", 6))
