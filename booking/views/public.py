@@ -23,6 +23,7 @@ from booking.exceptions import (
 )
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
+from booking.tickets import qr_svg
 from checkout.forms import CheckoutForm
 
 # DESIGN.md's status codes for each domain error.
@@ -176,6 +177,12 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if not booking_token_valid(reference, request.GET.get("t", "")):
         raise Http404
     order = get_object_or_404(
-        Order.objects.select_related("showtime__film", "showtime__hall"), reference=reference
+        Order.objects.select_related("showtime__film", "showtime__hall__cinema"), reference=reference
     )
-    return render(request, "booking/booking.html", {"order": order, "tickets": order.tickets.all()})
+    tickets = list(order.tickets.all())
+    for ticket in tickets:
+        ticket.qr_svg = qr_svg(ticket.code)
+    local_start = timezone.localtime(order.showtime.starts_at, order.showtime.hall.cinema.tzinfo)
+    return render(
+        request, "booking/booking.html", {"order": order, "tickets": tickets, "local_start": local_start}
+    )

@@ -200,3 +200,17 @@ def test_query_count_does_not_grow_with_the_hall(request, fixture, django_assert
         assert (
             client.get(url(showtime, "seats"), headers={"If-None-Match": response["ETag"]}).status_code == 304
         )
+
+
+def test_booking_page_needs_the_signed_link_and_shows_qr_codes(client, showtime):
+    from booking.links import booking_url
+    from booking.services import booking_confirm
+
+    order = seat_hold(showtime_id=showtime.pk, codes=["A1", "A2"], owner_token="t", actor=Actor("test"))
+    booking_confirm(order_id=order.pk, actor=Actor("test"))
+    assert client.get(f"/bookings/{order.reference}/").status_code == 404
+    assert client.get(f"/bookings/{order.reference}/?t=forged").status_code == 404
+    html = client.get(booking_url(order)).content.decode()
+    assert html.count("<svg") == 2
+    for ticket in order.tickets.all():
+        assert f'data-ticket="{ticket.code}"' in html
