@@ -130,8 +130,15 @@ HUEY = {
     },
 }
 if REDIS_URL:
+    import redis
+
     HUEY["huey_class"] = "huey.RedisHuey"
-    HUEY["connection"] = {"url": REDIS_URL}
+    # Bounded timeouts: /healthz and a request that enqueues must never hang on a dead Redis.
+    HUEY["connection"] = {
+        "connection_pool": redis.ConnectionPool.from_url(
+            REDIS_URL, socket_connect_timeout=2, socket_timeout=5
+        )
+    }
 else:
     HUEY["huey_class"] = "huey.SqliteHuey"
     HUEY["connection"] = {"filename": env_str("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3"))}

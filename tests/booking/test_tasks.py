@@ -1,0 +1,216 @@
+"""Hold expiry with a real Huey consumer process (never immediate mode).
+
+Each test points this process's Huey at a fresh storage (SQLite file, or a Redis database)
+and starts `manage.py run_huey` on the same storage and the same test database.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from huey.contrib.djhuey import HUEY
+from huey.storage import RedisStorage, SqliteStorage
+
+from booking import services, tasks
+from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
+from booking.services import Actor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BASE_DIR = Path(__file__).resolve().parents[2]
+HOLD = 2  # seconds
+
+
+def redis_url() -> str | None:
+    return os.environ.get("REDIS_URL") or None
+
+
+BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+@pytest.fixture(params=BACKENDS)
+def queue(request, tmp_path, monkeypatch, settings):
+    """This process and the consumer share one storage: a tmp SQLite file or the CI Redis."""
+    name = f"seatlock-test-{secrets.token_hex(4)}"
+    env = {"HUEY_NAME": name}
+    if request.param == "redis":
+        url = redis_url()
+        if not url:
+            pytest.skip("REDIS_URL is not set: the RedisHuey tests run in CI, where it is")
+        storage = RedisStorage(name=name, url=url)
+        env["REDIS_URL"] = url
+    else:
+        path = str(tmp_path / "huey.sqlite3")
+        storage = SqliteStorage(name=name, filename=path)
+        env["HUEY_SQLITE_PATH"] = path
+        env["REDIS_URL"] = ""
+    monkeypatch.setattr(HUEY, "storage", storage)
+    monkeypatch.setattr(HUEY, "name", name)
+    settings.HOLD_SECONDS = HOLD
+    yield Queue(request.param, storage, env)
+    storage.flush_all()
+
+
+class Queue:
+    def __init__(self, kind, storage, env):
+        self.kind, self.storage, self.env = kind, storage, env
+        self.process: subprocess.Popen | None = None
+
+    def start_consumer(self) -> None:
+        db = connection.settings_dict
+        url = f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        env = {
+            **os.environ,
+            **self.env,
+            "DATABASE_URL": url,
+            "DEBUG": "1",
+            "HOLD_SECONDS": str(HOLD),
+            "HUEY_IMMEDIATE": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_huey", "--workers", "2", "--worker-type", "thread", "--quiet"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(0.5)
+        assert self.process.poll() is None, self.process.stderr.read().decode()[-2000:]
+
+    def kill_consumer(self, sig=signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        self.kill_consumer(signal.SIGTERM)
+
+
+@pytest.fixture
+def consumer(queue):
+    yield queue
+    queue.stop()
+
+
+def hold(showtime, codes, token=None) -> Order:
+    token = token or secrets.token_hex(8)
+    return services.seat_hold(
+        showtime_id=showtime.pk, codes=codes, owner_token=token, actor=Actor.session(token)
+    )
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def order_status(order) -> str:
+    return Order.objects.values_list("status", flat=True).get(pk=order.pk)
+
+
+def test_consumer_releases_a_hold_when_it_expires(consumer, showtime):
+    consumer.start_consumer()
+    order = hold(showtime, ["A1", "A2"])
+    assert consumer.storage.queue_size() + consumer.storage.schedule_size() == 1
+    assert wait_until(lambda: order_status(order) == OrderStatus.EXPIRED, HOLD + 6)
+    released_at = timezone.now()
+    assert ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.AVAILABLE).count() == 8
+    entry = LedgerEntry.objects.get(order=order, action="order.expire")
+    assert entry.actor == "system:expiry-task" and entry.seats == ["A1", "A2"]
+    lateness = (released_at - order.expires_at).total_seconds()
+    assert entry.data["late_seconds"] >= 0
+    print(
+        f"[{consumer.kind}] released {entry.data['late_seconds']:.3f}s after expires_at (observed {lateness:.2f}s)"
+    )
+
+
+def test_sweep_releases_holds_whose_task_was_lost(consumer, showtime):
+    order = hold(showtime, ["B1"])
+    consumer.storage.flush_all()  # the scheduled task is gone, as after a flushed Redis
+    consumer.start_consumer()
+    time.sleep(HOLD + 0.5)
+    assert order_status(order) == OrderStatus.HOLDING  # nothing ran it...
+    tasks.sweep_expired_orders()  # ...until the periodic sweep comes round
+    assert wait_until(lambda: order_status(order) == OrderStatus.EXPIRED, 8)
+    entry = LedgerEntry.objects.get(order=order, action="order.expire")
+    assert entry.actor == "system:expiry-sweep"
+
+
+def test_without_a_consumer_lapsed_seats_are_free_and_the_late_task_leaves_them(queue, showtime):
+    first = hold(showtime, ["A3"])
+    time.sleep(HOLD + 0.2)
+    second = hold(showtime, ["A3"])  # lazy expiry: no task has run, the seat is free anyway
+    assert ShowSeat.objects.get(showtime=showtime, code="A3").order_id == second.pk
+    queue.start_consumer()
+    try:
+        assert wait_until(lambda: order_status(first) == OrderStatus.EXPIRED, 8)
+        assert ShowSeat.objects.get(showtime=showtime, code="A3").order_id == second.pk
+        assert LedgerEntry.objects.get(order=first, action="order.expire").seats == []
+    finally:
+        queue.stop()
+
+
+def test_task_for_a_paid_order_changes_nothing(queue, showtime):
+    order = hold(showtime, ["A4"])
+    services.booking_confirm(order_id=order.pk, actor=Actor("stripe:test"))
+    tasks.expire_order.call_local(order.pk)  # as if it ran anyway, at the last moment
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    tasks.expire_order.call_local(order.pk)
+    assert order_status(order) == OrderStatus.PAID
+    assert ShowSeat.objects.get(showtime=showtime, code="A4").status == SeatStatus.SOLD
+    assert not LedgerEntry.objects.filter(order=order, action="order.expire").exists()
+
+
+def test_killed_consumer_loses_no_order(consumer, large_showtime):
+    orders = [hold(large_showtime, [f"A{n}"]) for n in range(1, 21)]
+    consumer.start_consumer()
+    wait_until(lambda: Order.objects.filter(status=OrderStatus.EXPIRED).count() >= 5, HOLD + 6)
+    consumer.kill_consumer(signal.SIGKILL)  # mid-run: some tasks may be lost with it
+    consumer.start_consumer()
+    tasks.sweep_expired_orders()  # the next periodic sweep
+    assert wait_until(
+        lambda: Order.objects.filter(pk__in=[o.pk for o in orders], status=OrderStatus.EXPIRED).count() == 20,
+        15,
+    )
+    now = timezone.now()
+    assert not ShowSeat.objects.filter(
+        showtime=large_showtime, status=SeatStatus.HELD, held_until__lte=now
+    ).exists()
+
+
+def test_sweep_is_indexed_bounded_and_skips_locked_orders(showtime):
+    t0 = timezone.now() - timedelta(minutes=20)
+    orders = [
+        services.seat_hold(
+            showtime_id=showtime.pk, codes=[f"B{n}"], owner_token=f"o{n}", actor=Actor("t"), now=t0
+        )
+        for n in range(1, 4)
+    ]
+    assert services.orders_due_for_expiry(limit=2) == [orders[0].pk, orders[1].pk]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN SELECT id FROM booking_order WHERE status IN ('holding', 'paying') AND expires_at <= now() "
+            "ORDER BY expires_at LIMIT 100"
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "order_open_expiry" in plan or "Seq Scan" in plan  # tiny tables may still seq-scan
+
+
+def test_sweep_runs_every_minute():
+    for minute in (0, 17, 59):
+        moment = timezone.now().replace(minute=minute, second=0, microsecond=0)
+        assert "sweep_expired_orders" in [task.name for task in HUEY.read_periodic(moment)]
+    assert settings.HUEY["consumer"]["periodic"] is True
