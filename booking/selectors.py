@@ -143,3 +143,108 @@ def basket(*, order: Order | None, states: dict[str, SeatView]) -> Basket | None
         return None
     seats = [view for view in states.values() if view.state == SeatState.MINE]
     return Basket(seats, sum(s.price for s in seats), order.currency, order.expires_at)
+
+
+# --- box office ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Occupancy:
+    available: int
+    held: int
+    sold: int
+    blocked: int
+
+    @property
+    def total(self) -> int:
+        return self.available + self.held + self.sold + self.blocked
+
+
+def showtimes_with_occupancy(*, days: int = 2, now: datetime | None = None) -> list:
+    """Today's and the next days' showtimes, each with its seat counts, in two queries."""
+    from booking.models import Showtime
+
+    now = now or timezone.now()
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    showtimes = list(
+        Showtime.objects.filter(starts_at__gte=start, starts_at__lt=start + timezone.timedelta(days=days))
+        .select_related("film", "hall__cinema")
+        .order_by("starts_at")
+    )
+    lapsed = Q(status=SeatStatus.HELD, held_until__lte=now)
+    counts = {
+        row["showtime_id"]: row
+        for row in ShowSeat.objects.filter(showtime__in=showtimes)
+        .values("showtime_id")
+        .annotate(
+            available=Count("pk", filter=Q(status=SeatStatus.AVAILABLE) | lapsed),
+            held=Count("pk", filter=Q(status=SeatStatus.HELD, held_until__gt=now)),
+            sold=Count("pk", filter=Q(status=SeatStatus.SOLD)),
+            blocked=Count("pk", filter=Q(status=SeatStatus.BLOCKED)),
+        )
+    }
+    for showtime in showtimes:
+        row = counts.get(showtime.pk, {})
+        showtime.occupancy = Occupancy(
+            row.get("available", 0), row.get("held", 0), row.get("sold", 0), row.get("blocked", 0)
+        )
+        showtime.local_start = timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo)
+    return showtimes
+
+
+def bookings_search(*, query: str, limit: int = 50) -> list[Order]:
+    """By reference (exact, any case), email or name (contains)."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(
+        Order.objects.filter(
+            Q(reference__iexact=query) | Q(email__icontains=query) | Q(name__icontains=query)
+        )
+        .exclude(status__in=OPEN_STATUSES, seat_codes=[])
+        .select_related("showtime__film", "showtime__hall")
+        .order_by("-created_at")[:limit]
+    )
+
+
+@dataclasses.dataclass
+class ShiftLine:
+    staff: str
+    method: str
+    sales: int = 0
+    sales_total: int = 0
+    refunds: int = 0
+    refunds_total: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.sales_total - self.refunds_total
+
+
+def shift_report(*, day, tz) -> list[ShiftLine]:
+    """Per staff member and payment method, for one local day: sales, refunds, net."""
+    from booking.models import LedgerEntry
+
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    end = start + timezone.timedelta(days=1)
+    lines: dict[tuple[str, str], ShiftLine] = {}
+    sales = LedgerEntry.objects.filter(
+        action="order.paid", created_at__gte=start, created_at__lt=end, actor__startswith="staff:"
+    ).select_related("order")
+    for entry in sales:
+        method = entry.data.get("payment_method", "")
+        line = lines.setdefault((entry.actor, method), ShiftLine(entry.actor.removeprefix("staff:"), method))
+        line.sales += 1
+        line.sales_total += entry.order.total if entry.order else 0
+    refunds = LedgerEntry.objects.filter(
+        action__in=["order.cancel", "order.refund"],
+        created_at__gte=start,
+        created_at__lt=end,
+        actor__startswith="staff:",
+    ).select_related("order")
+    for entry in refunds:
+        method = entry.data.get("payment_method") or (entry.order.payment_method if entry.order else "")
+        line = lines.setdefault((entry.actor, method), ShiftLine(entry.actor.removeprefix("staff:"), method))
+        line.refunds += 1
+        line.refunds_total += entry.data.get("refund_amount") or (entry.order.total if entry.order else 0)
+    return sorted(lines.values(), key=lambda line: (line.staff, line.method))

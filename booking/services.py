@@ -30,6 +30,7 @@ from booking.exceptions import (
     InvalidSeat,
     NotYourHold,
     OrderAtPayment,
+    OrderNotOpen,
     SalesClosed,
     SeatsBusy,
     SeatUnavailable,
@@ -608,3 +609,138 @@ def seat_unblock(*, showtime_id: int, codes: Iterable[str], actor: Actor, reason
         _update_seats(seats, status=SeatStatus.AVAILABLE, block_reason="")
         _log(actor, "seat.unblock", showtime_id=showtime_id, seats=codes, reason=reason)
     return codes
+
+
+# --- box office ----------------------------------------------------------------------------
+
+
+def counter_sell(
+    *, order_id: int, payment_method: str, actor: Actor, name: str = "", email: str = ""
+) -> ConfirmResult:
+    """A counter customer pays on the spot (cash or card terminal): sold, tickets issued."""
+    if payment_method not in (PaymentMethod.CASH, PaymentMethod.CARD_TERMINAL):
+        raise ValueError(f"not a counter payment method: {payment_method}")
+    with transaction.atomic():
+        result = booking_confirm(order_id=order_id, actor=actor, payment_method=payment_method)
+        if result.outcome == ConfirmOutcome.CONFIRMED and (name or email):
+            Order.objects.filter(pk=order_id).update(name=name[:200], email=email)
+    return result
+
+
+def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
+    """Cancel a counter booking: seats back on sale, tickets void, the money handed back is
+    recorded (online payments go through checkout.services.order_refund instead)."""
+    with _seat_transaction():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != OrderStatus.PAID:
+            raise OrderNotOpen(order.reference, order.get_status_display())
+        if order.payment_method == PaymentMethod.STRIPE:
+            raise ValueError("online payments are refunded through Stripe (checkout.services.order_refund)")
+        seats = _lock_order_seats(order)
+        _update_seats(seats, status=SeatStatus.AVAILABLE, order=None, held_until=None)
+        Ticket.objects.filter(order=order, status=TicketStatus.VALID).update(status=TicketStatus.VOID)
+        order.status = OrderStatus.CANCELLED
+        order.status_reason = reason
+        order.save(update_fields=["status", "status_reason", "updated_at"])
+        _log(
+            actor,
+            "order.cancel",
+            showtime_id=order.showtime_id,
+            order=order,
+            seats=[s.code for s in seats],
+            reason=reason,
+            refund_amount=order.total,
+            payment_method=order.payment_method,
+        )
+    return order
+
+
+def order_reseat(*, order_id: int, codes: Iterable[str], actor: Actor, now=None) -> Order:
+    """Move a paid booking to other free seats of the same showtime: same reference, the old
+    tickets void, new ones issued, in one transaction that locks old and new seats by pk."""
+    codes = normalise_codes(codes)
+    now = now or timezone.now()
+    with _seat_transaction(codes):
+        order = Order.objects.select_for_update().select_related("showtime__hall").get(pk=order_id)
+        if order.status != OrderStatus.PAID:
+            raise OrderNotOpen(order.reference, order.get_status_display())
+        wanted = set(order.showtime.hall.geometry.with_partners(codes))
+        old_codes = set(order.seat_codes)
+        if len(wanted) != len(old_codes):
+            raise InvalidSeat(
+                wanted, detail=_("Choose %(n)d seats, as many as the booking has.") % {"n": len(old_codes)}
+            )
+        seats = {s.code: s for s in _lock_seats(order.showtime_id, wanted | old_codes)}
+        unknown = wanted - set(seats)
+        if unknown:
+            raise InvalidSeat(unknown)
+        taken = [c for c in wanted - old_codes if not is_free(seats[c], now)]
+        if taken:
+            raise SeatUnavailable(taken)
+        leaving = [seats[c] for c in old_codes - wanted]
+        arriving = [seats[c] for c in wanted - old_codes]
+        _update_seats(leaving, status=SeatStatus.AVAILABLE, order=None, held_until=None)
+        Ticket.objects.filter(
+            order=order, status=TicketStatus.VALID, seat_code__in=[s.code for s in leaving]
+        ).update(status=TicketStatus.VOID)
+        _issue_tickets(order, arriving, now)
+        previous_total = order.total
+        order.seat_codes = sorted(wanted)
+        order.total = sum(seats[c].price for c in wanted)
+        order.save(update_fields=["seat_codes", "total", "updated_at"])
+        _log(
+            actor,
+            "order.reseat",
+            showtime_id=order.showtime_id,
+            order=order,
+            seats=sorted(wanted),
+            reason=f"from {', '.join(sorted(old_codes))}",
+            previous_total=previous_total,
+            total=order.total,
+        )
+    return order
+
+
+class CheckIn(Enum):
+    VALID = "valid"
+    ALREADY = "already"
+    OTHER_SHOWTIME = "other_showtime"
+    VOID = "void"
+    UNKNOWN = "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckInResult:
+    outcome: CheckIn
+    ticket: Ticket | None = None
+
+
+def ticket_check_in(*, code: str, showtime_id: int | None, actor: Actor) -> CheckInResult:
+    """Scan at the door. Checking a ticket in twice is harmless: the second scan says when."""
+    code = code.strip()
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("showtime__film", "order", "checked_in_by")
+            .filter(code=code)
+            .first()
+        )
+        if ticket is None:
+            return CheckInResult(CheckIn.UNKNOWN)
+        if ticket.status != TicketStatus.VALID:
+            return CheckInResult(CheckIn.VOID, ticket)
+        if showtime_id is not None and ticket.showtime_id != showtime_id:
+            return CheckInResult(CheckIn.OTHER_SHOWTIME, ticket)
+        if ticket.checked_in_at is not None:
+            return CheckInResult(CheckIn.ALREADY, ticket)
+        ticket.checked_in_at = timezone.now()
+        ticket.checked_in_by = actor.user
+        ticket.save(update_fields=["checked_in_at", "checked_in_by"])
+        _log(
+            actor,
+            "ticket.check_in",
+            showtime_id=ticket.showtime_id,
+            order=ticket.order,
+            seats=[ticket.seat_code],
+        )
+    return CheckInResult(CheckIn.VALID, ticket)

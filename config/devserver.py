@@ -101,9 +101,7 @@ def main() -> int:
     try:
         if wait_for(f"http://{host}:{port}/healthz", 30):
             say(f"SeatLock is up: http://{host}:{port}/  (Ctrl-C stops everything)")
-            say(
-                f"admin and box office: http://{host}:{port}/box-office/  user 'boxoffice', password 'boxoffice-demo'"
-            )
+            say(f"box office: http://{host}:{port}/box-office/  user 'boxoffice', password 'boxoffice-demo'")
         while all(child.poll() is None for _name, child in children):
             time.sleep(0.5)
         for name, child in children:

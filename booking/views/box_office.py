@@ -1,10 +1,264 @@
+"""Box-office pages: staff only (login + the `booking.use_box_office` permission, checked in
+every view). Every seat change goes through booking.services, like the website's."""
+
+import datetime
+import functools
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from booking import selectors, services
+from booking.exceptions import BookingError
+from booking.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
+from booking.models import LedgerEntry, Order, PaymentMethod, Showtime
+from booking.tickets import qr_svg
+
+
+def staff_view(view):
+    """Anonymous: to the login page. Logged in without the permission: 403."""
+
+    @functools.wraps(view)
+    @login_required
+    @permission_required("booking.use_box_office", raise_exception=True)
+    def wrapped(request, *args, **kwargs):
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _staff_owner(request: HttpRequest) -> str:
+    return f"staff-{request.user.pk}"
 
 
 @require_GET
-@login_required
-@permission_required("booking.use_box_office", raise_exception=True)
-def dashboard(request):
-    return render(request, "booking/box_office/dashboard.html", {})
+@staff_view
+def dashboard(request: HttpRequest) -> HttpResponse:
+    template = "booking/box_office/dashboard.html"
+    if request.htmx:
+        template += "#occupancy"
+    return render(request, template, {"showtimes": selectors.showtimes_with_occupancy()})
+
+
+def _showtime_context(request: HttpRequest, showtime: Showtime) -> dict:
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_staff_owner(request))
+    states = selectors.seat_states(showtime_id=showtime.pk, viewer_order_id=order.pk if order else None)
+    geometry = showtime.hall.geometry
+    return {
+        "showtime": showtime,
+        "local_start": timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo),
+        "geometry": geometry,
+        "states": states,
+        "order": order,
+        "basket": selectors.basket(order=order, states=states),
+        "sale_form": CounterSaleForm(),
+        "seat_form": SeatActionForm(),
+    }
+
+
+@require_GET
+@staff_view
+def showtime_seats(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    showtime = get_object_or_404(Showtime.objects.select_related("film", "hall__cinema"), pk=showtime_id)
+    return render(request, "booking/box_office/showtime.html", _showtime_context(request, showtime))
+
+
+@require_POST
+@staff_view
+def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    """Hold, release, block or unblock the selected seats."""
+    showtime = get_object_or_404(Showtime, pk=showtime_id)
+    form = SeatActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("box_office:showtime", showtime.pk)
+    action, codes = form.cleaned_data["action"], form.cleaned_data["seat"]
+    actor = services.Actor.staff(request.user)
+    try:
+        if action == "hold":
+            services.seat_hold(
+                showtime_id=showtime.pk,
+                codes=codes,
+                owner_token=_staff_owner(request),
+                actor=actor,
+                channel="box_office",
+                staff_user=request.user,
+            )
+        elif action == "release":
+            services.seat_release(
+                showtime_id=showtime.pk, codes=codes, owner_token=_staff_owner(request), actor=actor
+            )
+        elif action == "block":
+            services.seat_block(
+                showtime_id=showtime.pk, codes=codes, reason=form.cleaned_data["reason"], actor=actor
+            )
+        else:
+            services.seat_unblock(
+                showtime_id=showtime.pk, codes=codes, actor=actor, reason=form.cleaned_data["reason"]
+            )
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    return redirect("box_office:showtime", showtime.pk)
+
+
+@require_POST
+@staff_view
+def sell(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    showtime = get_object_or_404(Showtime, pk=showtime_id)
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_staff_owner(request))
+    form = CounterSaleForm(request.POST)
+    if order is None or not order.seat_codes:
+        messages.error(request, _("Select and hold seats first."))
+        return redirect("box_office:showtime", showtime.pk)
+    if not form.is_valid():
+        messages.error(request, _("Choose how the customer pays."))
+        return redirect("box_office:showtime", showtime.pk)
+    result = services.counter_sell(
+        order_id=order.pk, actor=services.Actor.staff(request.user), **form.cleaned_data
+    )
+    if result.outcome != services.ConfirmOutcome.CONFIRMED:
+        messages.error(
+            request,
+            _("Could not sell: seats %(seats)s are no longer held.")
+            % {"seats": ", ".join(result.lost_seats)},
+        )
+        return redirect("box_office:showtime", showtime.pk)
+    return redirect("box_office:tickets", order.reference)
+
+
+def _order(reference: str) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("showtime__film", "showtime__hall__cinema"), reference=reference
+    )
+
+
+@require_GET
+@staff_view
+def tickets(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order(reference)
+    ticket_list = list(order.tickets.filter(status="valid"))
+    for ticket in ticket_list:
+        ticket.qr_svg = qr_svg(ticket.code, scale=3)
+    local_start = timezone.localtime(order.showtime.starts_at, order.showtime.hall.cinema.tzinfo)
+    return render(
+        request,
+        "booking/box_office/tickets.html",
+        {"order": order, "tickets": ticket_list, "local_start": local_start},
+    )
+
+
+@require_GET
+@staff_view
+def bookings(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    return render(
+        request,
+        "booking/box_office/bookings.html",
+        {"query": query, "orders": selectors.bookings_search(query=query)},
+    )
+
+
+@require_GET
+@staff_view
+def booking(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order(reference)
+    context = {
+        "order": order,
+        "tickets": order.tickets.select_related("checked_in_by"),
+        "history": LedgerEntry.objects.filter(order=order).order_by("created_at", "id"),
+        "cancel_form": CancelForm(),
+        "reseat_form": ReseatForm(),
+    }
+    return render(request, "booking/box_office/booking.html", context)
+
+
+@require_POST
+@staff_view
+def cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    from checkout.services import order_refund
+
+    order = _order(reference)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for the cancellation."))
+        return redirect("box_office:booking", reference)
+    actor = services.Actor.staff(request.user)
+    reason = form.cleaned_data["reason"]
+    try:
+        if order.payment_method == PaymentMethod.STRIPE:
+            order_refund(order_id=order.pk, actor=actor, reason=reason)
+            messages.success(
+                request, _("Booking cancelled; the card payment is being refunded through Stripe.")
+            )
+        else:
+            services.order_cancel(order_id=order.pk, actor=actor, reason=reason)
+            messages.success(
+                request,
+                _("Booking cancelled; hand back the %(method)s payment.")
+                % {"method": order.get_payment_method_display()},
+            )
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    return redirect("box_office:booking", reference)
+
+
+@require_POST
+@staff_view
+def reseat(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order(reference)
+    form = ReseatForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("box_office:booking", reference)
+    try:
+        services.order_reseat(
+            order_id=order.pk, codes=form.cleaned_data["seats"], actor=services.Actor.staff(request.user)
+        )
+        messages.success(request, _("Booking moved; print the new tickets."))
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    return redirect("box_office:booking", reference)
+
+
+CHECK_IN_STATUS = {
+    services.CheckIn.VALID: 200,
+    services.CheckIn.ALREADY: 409,
+    services.CheckIn.OTHER_SHOWTIME: 409,
+    services.CheckIn.VOID: 410,
+    services.CheckIn.UNKNOWN: 404,
+}
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def check_in(request: HttpRequest) -> HttpResponse:
+    form = CheckInForm(request.POST or None)
+    result = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        result = services.ticket_check_in(
+            code=form.cleaned_data["code"],
+            showtime_id=form.cleaned_data["showtime"].pk if form.cleaned_data["showtime"] else None,
+            actor=services.Actor.staff(request.user),
+        )
+        status = CHECK_IN_STATUS[result.outcome]
+        form = CheckInForm(initial={"showtime": form.cleaned_data["showtime"]})
+    template = "booking/box_office/check_in.html"
+    if request.htmx:
+        template += "#check-in-result"
+    return render(request, template, {"form": form, "result": result}, status=status)
+
+
+@require_GET
+@staff_view
+def report(request: HttpRequest) -> HttpResponse:
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = timezone.localdate()
+    lines = selectors.shift_report(day=day, tz=timezone.get_current_timezone())
+    return render(request, "booking/box_office/report.html", {"day": day, "lines": lines})

@@ -3,6 +3,8 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -53,6 +55,7 @@ class Command(BaseCommand):
                 created += 1
             else:
                 showtime_create_inventory(showtime=existing)
+        self._staff()
         total = Showtime.objects.filter(hall__cinema=cinema, starts_at__gt=now).count()
         self.stdout.write(
             self.style.SUCCESS(
@@ -60,3 +63,17 @@ class Command(BaseCommand):
                 f"{total} upcoming showtimes ({created} new)."
             )
         )
+
+    def _staff(self) -> None:
+        """A demo box-office account (and admin access) whose password `make run` prints."""
+        user, created = get_user_model().objects.get_or_create(
+            username=DEMO_STAFF_USER, defaults={"is_staff": True, "first_name": "Demo", "last_name": "Staff"}
+        )
+        if created:
+            user.set_password(DEMO_STAFF_PASSWORD)
+            user.save()
+        user.groups.add(Group.objects.get(name="Box office"))
+
+
+DEMO_STAFF_USER = "boxoffice"
+DEMO_STAFF_PASSWORD = "boxoffice-demo"  # noqa: S105 - demo data, printed by make run

@@ -1,0 +1,40 @@
+"""A shift at the counter in a real browser: log in, sell two seats for cash, check one in."""
+
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from booking.models import Order
+
+
+def test_staff_sells_two_seats_and_checks_one_in(site, new_page, showtime, django_user_model):
+    user = django_user_model.objects.create_user("clara", password="pw-clara-123")
+    user.groups.add(Group.objects.get(name="Box office"))
+    page = new_page()
+    page.goto(f"{site}/box-office/")
+    page.get_by_label("Username").fill("clara")
+    page.get_by_label("Password").fill("pw-clara-123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Today and tomorrow")).to_be_visible()
+
+    page.goto(f"{site}/box-office/showtimes/{showtime.pk}/")
+    page.locator('[data-seat="A1"]').click()
+    page.locator('[data-seat="A2"]').click()
+    page.get_by_role("button", name="Hold for sale").click()
+    expect(page.locator("[data-basket-total]")).to_have_text("€20.00")
+    page.get_by_label("Cash").check()
+    page.get_by_role("button", name="Sell", exact=True).click()
+    expect(page.locator("[data-ticket]")).to_have_count(2)
+
+    public = new_page()
+    public.goto(f"{site}/showtimes/{showtime.pk}/")
+    expect(public.locator('[data-seat="A1"]')).to_have_attribute("data-state", "sold")
+    expect(public.locator('[data-seat="A2"]')).to_have_attribute("data-state", "sold")
+
+    code = Order.objects.get(showtime=showtime).tickets.get(seat_code="A1").code
+    page.goto(f"{site}/box-office/check-in/")
+    page.get_by_label("Ticket code").fill(code)
+    page.get_by_role("button", name="Check in").click()
+    expect(page.locator('[data-check-in="valid"]')).to_contain_text("seat A1")
+    page.get_by_label("Ticket code").fill(code)
+    page.get_by_role("button", name="Check in").click()
+    expect(page.locator('[data-check-in="already"]')).to_be_visible()
