@@ -88,3 +88,14 @@ class OrderNotOpen(BookingError):
             _("Booking %(reference)s can no longer be changed (it is %(status)s).")
             % {"reference": reference, "status": status}
         )
+
+
+class TooManyOrders(BookingError):
+    def __init__(self, limit: int):
+        super().__init__(
+            _(
+                "Too many bookings are being held from your network right now (at most %(limit)d). "
+                "Finish or release one first."
+            )
+            % {"limit": limit}
+        )

@@ -157,6 +157,7 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     email = models.EmailField(blank=True)
     name = models.CharField(max_length=200, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     stripe_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_payment_intent = models.CharField(max_length=255, blank=True)

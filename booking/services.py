@@ -34,6 +34,7 @@ from booking.exceptions import (
     SalesClosed,
     SeatsBusy,
     SeatUnavailable,
+    TooManyOrders,
 )
 from booking.models import (
     OPEN_STATUSES,
@@ -225,6 +226,7 @@ def seat_hold(
     actor: Actor,
     channel: str = Channel.ONLINE,
     staff_user=None,
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> Order:
     """Hold all of `codes` (and the other half of any couple seat) for this owner, or none."""
@@ -264,7 +266,10 @@ def seat_hold(
             return order
 
         if order is None:
+            if client_ip and _open_orders_from(client_ip, now) >= settings.MAX_OPEN_ORDERS_PER_IP:
+                raise TooManyOrders(settings.MAX_OPEN_ORDERS_PER_IP)
             order = Order.objects.create(
+                client_ip=client_ip or None,
                 showtime=showtime,
                 owner_token=owner_token,
                 channel=channel,
@@ -295,6 +300,10 @@ def seat_hold(
             **({"lapsed_from_orders": lapsed} if lapsed else {}),
         )
     return order
+
+
+def _open_orders_from(client_ip: str, now: datetime) -> int:
+    return Order.objects.filter(client_ip=client_ip, status__in=OPEN_STATUSES, expires_at__gt=now).count()
 
 
 def seat_release(*, showtime_id: int, codes: Iterable[str], owner_token: str, actor: Actor) -> Order:

@@ -16,6 +16,7 @@ from booking import selectors
 from booking.exceptions import BookingError
 from booking.links import booking_token_valid, booking_url
 from booking.models import Order, OrderStatus, Showtime
+from booking.ratelimit import rate_limited
 from booking.services import Actor
 from checkout import services
 from checkout.forms import CheckoutForm
@@ -30,6 +31,7 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("checkout")
 def checkout_start(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = get_object_or_404(Showtime, pk=showtime_id)
     token = request.session.get("owner_token")

@@ -151,6 +151,25 @@ MAX_SEATS_PER_ORDER = env_int("MAX_SEATS_PER_ORDER", 10, minimum=1)
 SALES_CLOSE_MINUTES = env_int("SALES_CLOSE_MINUTES", 15, minimum=0)
 SEAT_LOCK_TIMEOUT_MS = env_int("SEAT_LOCK_TIMEOUT_MS", 3000, minimum=1)
 CURRENCY = env_str("CURRENCY", "eur").lower()
+# A cap on orders still holding seats from one IP address (a whole office behind one NAT
+# stays far below it; a script hoarding seats does not).
+MAX_OPEN_ORDERS_PER_IP = env_int("MAX_OPEN_ORDERS_PER_IP", 30, minimum=1)
+
+# --- abuse limits: (per browser session, per IP, window seconds); 0 switches a limit off ----
+RATE_LIMITS = {
+    "hold": (
+        env_int("RATE_LIMIT_HOLD_PER_SESSION", 60, minimum=0),
+        env_int("RATE_LIMIT_HOLD_PER_IP", 600, minimum=0),
+        env_int("RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1),
+    ),
+    "checkout": (
+        env_int("RATE_LIMIT_CHECKOUT_PER_SESSION", 10, minimum=0),
+        env_int("RATE_LIMIT_CHECKOUT_PER_IP", 60, minimum=0),
+        env_int("RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1),
+    ),
+}
+# How many reverse proxies in front of the app add X-Forwarded-For (0: use the peer address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- payments (Stripe) ------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

@@ -1,14 +1,14 @@
 """A shift at the counter in a real browser: log in, sell two seats for cash, check one in."""
 
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from booking.models import Order
+from booking.permissions import box_office_group
 
 
 def test_staff_sells_two_seats_and_checks_one_in(site, new_page, showtime, django_user_model):
     user = django_user_model.objects.create_user("clara", password="pw-clara-123")
-    user.groups.add(Group.objects.get(name="Box office"))
+    user.groups.add(box_office_group())
     page = new_page()
     page.goto(f"{site}/box-office/")
     page.get_by_label("Username").fill("clara")

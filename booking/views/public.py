@@ -20,9 +20,11 @@ from booking.exceptions import (
     SalesClosed,
     SeatsBusy,
     SeatUnavailable,
+    TooManyOrders,
 )
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
+from booking.ratelimit import client_ip, rate_limited
 from booking.tickets import qr_svg
 from checkout.forms import CheckoutForm
 
@@ -35,6 +37,7 @@ ERROR_STATUS = {
     NotYourHold: 403,
     SalesClosed: 410,
     SeatsBusy: 503,
+    TooManyOrders: 429,
 }
 
 
@@ -126,7 +129,13 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     status, error = 200, None
     try:
         if hold:
-            services.seat_hold(showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor)
+            services.seat_hold(
+                showtime_id=showtime.pk,
+                codes=codes,
+                owner_token=token,
+                actor=actor,
+                client_ip=client_ip(request),
+            )
         else:
             services.seat_release(showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor)
     except BookingError as exc:
@@ -163,11 +172,13 @@ def _changed_codes(showtime: Showtime, codes: list[str], error: BookingError | N
 
 
 @require_POST
+@rate_limited("hold")
 def hold(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=True)
 
 
 @require_POST
+@rate_limited("hold")
 def release(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=False)
 

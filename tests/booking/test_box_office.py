@@ -3,19 +3,19 @@
 import threading
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connections
 from django.test import Client
 
 from booking import services
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat, Ticket, TicketStatus
+from booking.permissions import box_office_group
 from booking.services import Actor
 
 
 @pytest.fixture
 def staff(django_user_model, db):
     user = django_user_model.objects.create_user("clara", password="pw-clara-123")
-    user.groups.add(Group.objects.get(name="Box office"))
+    user.groups.add(box_office_group())
     return user
 
 
@@ -306,3 +306,9 @@ def test_counter_and_online_race_for_one_seat(showtime, django_user_model):
         assert ShowSeat.objects.get(showtime=showtime, code="A4").order_id == winners[0].pk
         token = winners[0].owner_token
         services.seat_release(showtime_id=showtime.pk, codes=["A4"], owner_token=token, actor=Actor("t"))
+
+
+def test_migration_creates_the_box_office_group(db):
+    from django.contrib.auth.models import Group
+
+    assert Group.objects.filter(name="Box office", permissions__codename="use_box_office").exists()

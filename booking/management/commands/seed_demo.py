@@ -4,13 +4,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from booking import demo
 from booking.models import Film, Showtime
+from booking.permissions import box_office_group
 from booking.services import showtime_create, showtime_create_inventory
 from halls.models import Cinema, Hall
 
@@ -72,7 +72,7 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_STAFF_PASSWORD)
             user.save()
-        user.groups.add(Group.objects.get(name="Box office"))
+        user.groups.add(box_office_group())
 
 
 DEMO_STAFF_USER = "boxoffice"

@@ -1,0 +1,68 @@
+"""Abuse limits for the endpoints a bot would hammer: fixed-window counters in the cache.
+
+With Redis configured the counters are shared by every web process; without it they are per
+process (development). A limited request gets 429 with Retry-After and changes nothing.
+"""
+
+import functools
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer address; behind a proxy, the address the trusted proxy saw (see README)."""
+    if settings.TRUSTED_PROXY_COUNT:
+        forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()]
+        if len(forwarded) >= settings.TRUSTED_PROXY_COUNT:
+            return forwarded[-settings.TRUSTED_PROXY_COUNT]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _hit(key: str, limit: int, window: int) -> int | None:
+    """Count a request; return seconds to wait when over the limit, else None."""
+    now = int(time.time())
+    bucket = now // window
+    cache_key = f"rl:{key}:{bucket}"
+    if cache.add(cache_key, 1, timeout=window + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.add(cache_key, 1, timeout=window + 1)
+            count = 1
+    if count > limit:
+        return (bucket + 1) * window - now or 1
+    return None
+
+
+def rate_limited(scope: str):
+    """Per-session and per-IP limits from settings.RATE_LIMITS[scope] = (per_session, per_ip, window)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            per_session, per_ip, window = settings.RATE_LIMITS[scope]
+            retry = None
+            session_key = request.session.get("owner_token") if hasattr(request, "session") else None
+            if per_ip:
+                retry = _hit(f"{scope}:ip:{client_ip(request)}", per_ip, window)
+            if retry is None and per_session and session_key:
+                retry = _hit(f"{scope}:s:{session_key}", per_session, window)
+            if retry is not None:
+                response = HttpResponse(
+                    _("Too many requests: please wait %(seconds)d seconds.") % {"seconds": retry},
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                response["Retry-After"] = str(retry)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
