@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -179,6 +180,10 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_SIMULATOR = not STRIPE_SECRET_KEY.startswith(("sk_live_", "sk_test_", "rk_"))
 STRIPE_API_BASE = env_str(
     "STRIPE_API_BASE", "http://127.0.0.1:12111" if STRIPE_SIMULATOR else "https://api.stripe.com"
+)
+# Where the browser is sent to pay: the CSP's form-action must allow it.
+STRIPE_CHECKOUT_ORIGIN = env_str(
+    "STRIPE_CHECKOUT_ORIGIN", STRIPE_API_BASE if STRIPE_SIMULATOR else "https://checkout.stripe.com"
 )
 if STRIPE_SIMULATOR:
     STRIPE_SECRET_KEY = STRIPE_SECRET_KEY or "sk_test_simulator"
