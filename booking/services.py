@@ -107,21 +107,22 @@ def _seat_transaction(codes: Iterable[str] = (), *, owner_key: str | None = None
 
 def normalise_codes(codes: Iterable[str]) -> list[str]:
     """Upper-case, de-duplicate, and reject anything that cannot be a seat code."""
-    cleaned: list[str] = []
+    codes = list(codes)
+    if len(codes) > MAX_CODES_PER_REQUEST:  # before any per-code work: a flood costs nothing
+        raise InvalidSeat([], detail=_("Too many seats in one request."))
+    cleaned: dict[str, None] = {}
     bad: list[str] = []
     for raw in codes:
         code = str(raw).strip().upper()
         if not SEAT_CODE_RE.match(code):
             bad.append(code[:12] or "''")
-        elif code not in cleaned:
-            cleaned.append(code)
+        else:
+            cleaned[code] = None
     if bad:
-        raise InvalidSeat(bad)
+        raise InvalidSeat(bad[:10])
     if not cleaned:
         raise InvalidSeat([], detail=_("Choose at least one seat."))
-    if len(cleaned) > MAX_CODES_PER_REQUEST:
-        raise InvalidSeat([], detail=_("Too many seats in one request."))
-    return cleaned
+    return list(cleaned)
 
 
 def _lock_seats(showtime_id: int, codes: Iterable[str]) -> list[ShowSeat]:

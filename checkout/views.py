@@ -80,6 +80,18 @@ def checkout_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(order.showtime.get_absolute_url())
 
 
+def _well_formed(event) -> bool:
+    """Signed by Stripe is not the same as shaped like an event (the fuzz tests made sure)."""
+    try:
+        return (
+            isinstance(event.id, str)
+            and isinstance(event.type, str)
+            and isinstance(getattr(event.data.object, "id", None), str)
+        )
+    except (AttributeError, KeyError, TypeError):
+        return False
+
+
 @csrf_exempt  # Stripe cannot send a CSRF token: the signature authenticates the request.
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
@@ -91,10 +103,12 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     signature = request.headers.get("Stripe-Signature", "")
     try:
         event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-    except ValueError:
-        return HttpResponseBadRequest("Invalid payload.")
     except stripe.SignatureVerificationError:
         logger.warning("webhook with a bad signature refused")
         return HttpResponseBadRequest("Invalid signature.")
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return HttpResponseBadRequest("Invalid payload.")
+    if not _well_formed(event):
+        return HttpResponseBadRequest("Invalid payload: not a Stripe event.")
     result = services.webhook_receive(event=event)
     return HttpResponse("duplicate" if result.duplicate else result.outcome, content_type="text/plain")
