@@ -42,7 +42,7 @@ bench: install
 	@$(BIN)/python -m bench.run
 
 screenshots: install
-	DEBUG=1 $(BIN)/python -m pytest e2e -k screenshot
+	DEBUG=1 SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest e2e -k screenshot
 
 lint: install
 	$(BIN)/ruff check .

@@ -30,16 +30,18 @@ class SeatView:
 
 
 def seat_states(
-    *, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None
+    *, showtime_id: int, viewer_order_id: int | None, codes=None, now: datetime | None = None
 ) -> dict[str, SeatView]:
-    """Every seat of the showtime as this viewer sees it, from one query.
+    """Every seat of the showtime as this viewer sees it, from one query; with `codes`, only
+    those seats and the viewer's own held seats (what a hold response re-renders).
 
     A hold whose time has passed reads as available (invariant 2), whatever the tasks did.
     """
     now = now or timezone.now()
-    rows = ShowSeat.objects.filter(showtime_id=showtime_id).values_list(
-        "code", "status", "order_id", "held_until", "price", "zone"
-    )
+    seats = ShowSeat.objects.filter(showtime_id=showtime_id)
+    if codes is not None:
+        seats = seats.filter(Q(code__in=list(codes)) | Q(order_id=viewer_order_id, status=SeatStatus.HELD))
+    rows = seats.values_list("code", "status", "order_id", "held_until", "price", "zone")
     states = {}
     for code, status, order_id, held_until, price, zone in rows:
         if status == SeatStatus.HELD:

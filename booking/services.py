@@ -233,7 +233,7 @@ def seat_hold(
     """Hold all of `codes` (and the other half of any couple seat) for this owner, or none."""
     codes = normalise_codes(codes)
     now = now or timezone.now()
-    showtime = Showtime.objects.select_related("hall").get(pk=showtime_id)
+    showtime = Showtime.objects.select_related("hall").defer("hall__layout").get(pk=showtime_id)
     if not showtime.sales_open(now):
         raise SalesClosed(codes)
     geometry = showtime.hall.geometry
@@ -310,7 +310,7 @@ def _open_orders_from(client_ip: str, now: datetime) -> int:
 def seat_release(*, showtime_id: int, codes: Iterable[str], owner_token: str, actor: Actor) -> Order:
     """Give back some of the owner's held seats (couples go back as a pair)."""
     codes = normalise_codes(codes)
-    showtime = Showtime.objects.select_related("hall").get(pk=showtime_id)
+    showtime = Showtime.objects.select_related("hall").defer("hall__layout").get(pk=showtime_id)
     geometry = showtime.hall.geometry
     unknown = [c for c in codes if c not in geometry.by_code]
     if unknown:

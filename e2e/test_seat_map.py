@@ -1,5 +1,6 @@
 """The moviegoer's seat map in a real browser."""
 
+import os
 import re
 from pathlib import Path
 
@@ -7,7 +8,8 @@ from playwright.sync_api import expect
 
 from booking.models import SeatStatus, ShowSeat
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# `make screenshots` writes into docs/screenshots (committed); a plain test run into e2e/artifacts.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(__file__).resolve().parent / "artifacts")
 
 
 def seat(page, code):

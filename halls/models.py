@@ -63,6 +63,7 @@ class Hall(models.Model):
 
         if self.pk is None or self.updated_at is None:
             return geometry_for(self.layout)
+        # Hot paths load halls with .defer("layout"): a cached geometry never touches it.
         key = (self.pk, self.updated_at)
         geometry = _geometry_cache.get(key)
         if geometry is None:

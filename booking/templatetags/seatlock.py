@@ -49,3 +49,26 @@ def state_label(state: str) -> str:
 @register.filter
 def lookup(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def seat_grid(geometry, states, showtime, zone_labels):
+    from booking.seatmap import seat_grid as build
+
+    return build(
+        geometry, states, showtime_id=showtime.pk, zone_labels=zone_labels, currency=showtime.currency
+    )
+
+
+@register.simple_tag
+def seat_button(seat, view, showtime, zone_labels, oob=False):
+    from booking.seatmap import seat_button as build
+
+    return build(
+        seat,
+        view,
+        showtime_id=showtime.pk,
+        zone_label=zone_labels[seat.zone],
+        currency=showtime.currency,
+        oob=oob,
+    )

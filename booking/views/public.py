@@ -62,11 +62,17 @@ def _remembered_order_id(request: HttpRequest, showtime_id: int) -> int | None:
 
 
 def _showtime(showtime_id: int) -> Showtime:
-    return get_object_or_404(Showtime.objects.select_related("film", "hall__cinema"), pk=showtime_id)
+    return get_object_or_404(
+        Showtime.objects.select_related("film", "hall__cinema").defer("hall__layout"), pk=showtime_id
+    )
 
 
-def _seat_map_context(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> dict:
-    states = selectors.seat_states(showtime_id=showtime.pk, viewer_order_id=order.pk if order else None)
+def _seat_map_context(
+    request: HttpRequest, showtime: Showtime, *, order: Order | None, codes: list[str] | None = None
+) -> dict:
+    states = selectors.seat_states(
+        showtime_id=showtime.pk, viewer_order_id=order.pk if order else None, codes=codes
+    )
     geometry = showtime.hall.geometry
     return {
         "showtime": showtime,
@@ -126,10 +132,10 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     codes = request.POST.getlist("seat")
     token = _owner_token(request, create=hold) or ""
     actor = services.Actor.session(token) if token else services.Actor("session:anonymous")
-    status, error = 200, None
+    status, error, order = 200, None, None
     try:
         if hold:
-            services.seat_hold(
+            order = services.seat_hold(
                 showtime_id=showtime.pk,
                 codes=codes,
                 owner_token=token,
@@ -137,10 +143,13 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
                 client_ip=client_ip(request),
             )
         else:
-            services.seat_release(showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor)
+            order = services.seat_release(
+                showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor
+            )
     except BookingError as exc:
         status, error = ERROR_STATUS.get(type(exc), 400), exc
-    order = selectors.open_order(showtime_id=showtime.pk, owner_token=token)
+    if error is not None:
+        order = selectors.open_order(showtime_id=showtime.pk, owner_token=token)
     _remember_order(request, showtime, order)
 
     if not request.htmx:
@@ -152,10 +161,9 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         response.status_code = status
         return response
 
-    context = _seat_map_context(request, showtime, order=order)
-    context["changed"] = [
-        context["states"][c] for c in _changed_codes(showtime, codes, error) if c in context["states"]
-    ]
+    changed = _changed_codes(showtime, codes, error)
+    context = _seat_map_context(request, showtime, order=order, codes=changed)
+    context["changed"] = [context["states"][c] for c in changed if c in context["states"]]
     context["error"] = error
     response = render(request, "booking/showtime.html#seat-change", context, status=status)
     if isinstance(error, SeatsBusy):
