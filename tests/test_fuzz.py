@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from booking.models import LedgerEntry, Order, SeatStatus, ShowSeat
@@ -43,11 +43,14 @@ def no_rate_limits(settings):
     seats=st.lists(seat_values, max_size=60), htmx=st.booleans(), action=st.sampled_from(["hold", "release"])
 )
 def test_malformed_seat_fields_are_4xx(showtime, seats, htmx, action):
-    client = Client(headers={"HX-Request": "true"} if htmx else {})
     valid = {f"{r}{n}" for r in "AB" for n in range(1, 5)}
+    # A well-formed hold of real seats is not this test's business (and would change state
+    # that later examples check).
+    assume(
+        not (action == "hold" and seats and {s.strip().upper() for s in seats} <= valid and len(seats) <= 50)
+    )
+    client = Client(headers={"HX-Request": "true"} if htmx else {})
     response = client.post(f"/showtimes/{showtime.pk}/{action}/", {"seat": seats})
-    if action == "hold" and seats and {s.strip().upper() for s in seats} <= valid and len(seats) <= 50:
-        return  # a well-formed hold of real seats: not this test's business
     assert 400 <= response.status_code < 500, (seats, response.status_code)
     assert untouched(showtime)
 

@@ -176,7 +176,9 @@ def _changed_codes(showtime: Showtime, codes: list[str], error: BookingError | N
     wanted = {str(c).strip().upper() for c in codes[: services.MAX_CODES_PER_REQUEST]}
     if error is not None:
         wanted |= set(error.seats)
-    return sorted(showtime.hall.geometry.with_partners(wanted))
+    geometry = showtime.hall.geometry
+    # Only real seats: whatever else was posted is not a seat to draw, nor to query for.
+    return sorted(code for code in geometry.with_partners(wanted) if code in geometry.by_code)
 
 
 @require_POST
