@@ -561,18 +561,24 @@ def order_payment_failed(*, order_id: int, actor: Actor, reason: str) -> list[st
         return _expire_locked(order, actor=actor, reason=reason, now=timezone.now())
 
 
+def _unsell_locked(order: Order, *, status: str, reason: str) -> list[ShowSeat]:
+    """Seats back on sale and tickets void; the caller holds the order lock."""
+    seats = _lock_order_seats(order)
+    _update_seats(seats, status=SeatStatus.AVAILABLE, order=None, held_until=None)
+    Ticket.objects.filter(order=order, status=TicketStatus.VALID).update(status=TicketStatus.VOID)
+    order.status = status
+    order.status_reason = reason
+    order.save(update_fields=["status", "status_reason", "updated_at"])
+    return seats
+
+
 def order_mark_refunded(*, order_id: int, actor: Actor, reason: str, refund_reference: str = "") -> Order:
     """Money went back; the order keeps no seat and no valid ticket."""
     with _seat_transaction():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == OrderStatus.REFUNDED:
             return order
-        seats = _lock_order_seats(order)
-        _update_seats(seats, status=SeatStatus.AVAILABLE, order=None, held_until=None)
-        Ticket.objects.filter(order=order, status=TicketStatus.VALID).update(status=TicketStatus.VOID)
-        order.status = OrderStatus.REFUNDED
-        order.status_reason = reason
-        order.save(update_fields=["status", "status_reason", "updated_at"])
+        seats = _unsell_locked(order, status=OrderStatus.REFUNDED, reason=reason)
         _log(
             actor,
             "order.refund",
@@ -646,12 +652,7 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
             raise OrderNotOpen(order.reference, order.get_status_display())
         if order.payment_method == PaymentMethod.STRIPE:
             raise ValueError("online payments are refunded through Stripe (checkout.services.order_refund)")
-        seats = _lock_order_seats(order)
-        _update_seats(seats, status=SeatStatus.AVAILABLE, order=None, held_until=None)
-        Ticket.objects.filter(order=order, status=TicketStatus.VALID).update(status=TicketStatus.VOID)
-        order.status = OrderStatus.CANCELLED
-        order.status_reason = reason
-        order.save(update_fields=["status", "status_reason", "updated_at"])
+        seats = _unsell_locked(order, status=OrderStatus.CANCELLED, reason=reason)
         _log(
             actor,
             "order.cancel",
