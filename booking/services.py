@@ -211,6 +211,17 @@ def showtime_create(
 # --- holding -----------------------------------------------------------------------------------
 
 
+def _requested_seats(showtime_id: int, codes: Iterable[str]) -> tuple[Showtime, frozenset[str]]:
+    """The showtime and the real seats asked for, couple partners added; unknown codes refused."""
+    codes = normalise_codes(codes)
+    showtime = Showtime.objects.select_related("hall").defer("hall__layout").get(pk=showtime_id)
+    geometry = showtime.hall.geometry
+    unknown = [c for c in codes if c not in geometry.by_code]
+    if unknown:
+        raise InvalidSeat(unknown)
+    return showtime, geometry.with_partners(codes)
+
+
 def _open_order(showtime_id: int, owner_token: str) -> Order | None:
     return (
         Order.objects.select_for_update()
@@ -231,16 +242,10 @@ def seat_hold(
     now: datetime | None = None,
 ) -> Order:
     """Hold all of `codes` (and the other half of any couple seat) for this owner, or none."""
-    codes = normalise_codes(codes)
     now = now or timezone.now()
-    showtime = Showtime.objects.select_related("hall").defer("hall__layout").get(pk=showtime_id)
+    showtime, wanted = _requested_seats(showtime_id, codes)
     if not showtime.sales_open(now):
-        raise SalesClosed(codes)
-    geometry = showtime.hall.geometry
-    unknown = [c for c in codes if c not in geometry.by_code]
-    if unknown:
-        raise InvalidSeat(unknown)
-    wanted = geometry.with_partners(codes)
+        raise SalesClosed(wanted)
 
     with _seat_transaction(wanted, owner_key=f"{showtime_id}:{owner_token}"):
         order = _open_order(showtime_id, owner_token)
@@ -309,13 +314,7 @@ def _open_orders_from(client_ip: str, now: datetime) -> int:
 
 def seat_release(*, showtime_id: int, codes: Iterable[str], owner_token: str, actor: Actor) -> Order:
     """Give back some of the owner's held seats (couples go back as a pair)."""
-    codes = normalise_codes(codes)
-    showtime = Showtime.objects.select_related("hall").defer("hall__layout").get(pk=showtime_id)
-    geometry = showtime.hall.geometry
-    unknown = [c for c in codes if c not in geometry.by_code]
-    if unknown:
-        raise InvalidSeat(unknown)
-    wanted = geometry.with_partners(codes)
+    _showtime, wanted = _requested_seats(showtime_id, codes)
     with _seat_transaction(wanted, owner_key=f"{showtime_id}:{owner_token}"):
         order = _open_order(showtime_id, owner_token)
         if order is None:
