@@ -68,6 +68,11 @@ class Showtime(models.Model):
         return reverse("booking:showtime", args=[self.pk])
 
     @property
+    def local_start(self):
+        """The start in the cinema's own time zone (load with select_related("hall__cinema"))."""
+        return timezone.localtime(self.starts_at, self.hall.cinema.tzinfo)
+
+    @property
     def sales_close_at(self):
         return self.starts_at - timezone.timedelta(minutes=settings.SALES_CLOSE_MINUTES)
 
@@ -191,10 +196,6 @@ class Order(models.Model):
         from booking.links import booking_url
 
         return booking_url(self)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
 
 
 class TicketStatus(models.TextChoices):

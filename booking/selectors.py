@@ -116,7 +116,6 @@ def films_now_showing(*, now: datetime | None = None) -> list[FilmListing]:
     )
     listings: dict[int, FilmListing] = {}
     for showtime in showtimes:
-        showtime.local_start = timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo)
         listing = listings.setdefault(showtime.film_id, FilmListing(showtime.film, []))
         day = showtime.local_start.date()
         if not listing.days or listing.days[-1][0] != day:
@@ -139,6 +138,21 @@ class Basket:
         return max(0, int((self.expires_at - timezone.now()).total_seconds()))
 
 
+def seat_map(*, showtime, order: Order | None, codes=None) -> dict:
+    """What any seat map draws: geometry, zone labels, seat states (all, or `codes` and the
+    viewer's own), the viewer's basket. Shared by the moviegoer's and the staff's map."""
+    geometry = showtime.hall.geometry
+    states = seat_states(showtime_id=showtime.pk, viewer_order_id=order.pk if order else None, codes=codes)
+    return {
+        "showtime": showtime,
+        "geometry": geometry,
+        "zone_labels": {zone.key: zone.label for zone in geometry.zones},
+        "states": states,
+        "order": order,
+        "basket": basket(order=order, states=states),
+    }
+
+
 def basket(*, order: Order | None, states: dict[str, SeatView]) -> Basket | None:
     """The viewer's held seats, priced from the map already read (no extra query)."""
     if order is None:
@@ -156,10 +170,6 @@ class Occupancy:
     held: int
     sold: int
     blocked: int
-
-    @property
-    def total(self) -> int:
-        return self.available + self.held + self.sold + self.blocked
 
 
 def showtimes_with_occupancy(*, days: int = 2, now: datetime | None = None) -> list:
@@ -190,7 +200,6 @@ def showtimes_with_occupancy(*, days: int = 2, now: datetime | None = None) -> l
         showtime.occupancy = Occupancy(
             row.get("available", 0), row.get("held", 0), row.get("sold", 0), row.get("blocked", 0)
         )
-        showtime.local_start = timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo)
     return showtimes
 
 

@@ -133,6 +133,16 @@ def _lock_seats(showtime_id: int, codes: Iterable[str]) -> list[ShowSeat]:
     )
 
 
+def _lock_known_seats(showtime_id: int, codes: Iterable[str]) -> dict[str, ShowSeat]:
+    """Lock the seats (pk order) and refuse codes that are not seats of this showtime."""
+    codes = set(codes)
+    seats = {s.code: s for s in _lock_seats(showtime_id, codes)}
+    unknown = codes - set(seats)
+    if unknown:
+        raise InvalidSeat(unknown)
+    return seats
+
+
 def _lock_order_seats(order: Order) -> list[ShowSeat]:
     return list(
         ShowSeat.objects.select_for_update(of=("self",))
@@ -366,28 +376,31 @@ def _expire_locked(order: Order, *, actor: Actor, reason: str, now: datetime) ->
 
 
 def order_expire(
-    *, order_id: int, actor: Actor, reason: str = "hold time ran out", now=None
+    *, order_id: int, actor: Actor, reason: str = "hold time ran out", now=None, skip_locked: bool = False
 ) -> list[str] | None:
     """Expire an unpaid order whose time has come. Returns the released seat codes, or None
-    when there was nothing to do (paid, cancelled, already expired, or not yet due)."""
+    when there was nothing to do (paid, cancelled, already expired, not yet due, or — with
+    `skip_locked`, as the sweep runs it — another worker is changing the order right now)."""
     now = now or timezone.now()
     with _seat_transaction():
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        order = Order.objects.select_for_update(skip_locked=skip_locked).filter(pk=order_id).first()
         if order is None or order.status not in OPEN_STATUSES or order.expires_at > now:
             return None
         return _expire_locked(order, actor=actor, reason=reason, now=now)
 
 
 def orders_due_for_expiry(*, now=None, limit: int = 100) -> list[int]:
-    """Open orders past their time, oldest first; rows other workers hold are skipped."""
+    """Open orders past their time, oldest first (partial index `order_open_expiry`).
+
+    A plain read: a lock taken here would end with this query's transaction, long before the
+    orders are expired. Each expiry skips an order another worker holds (order_expire).
+    """
     now = now or timezone.now()
-    with transaction.atomic():
-        return list(
-            Order.objects.select_for_update(skip_locked=True)
-            .filter(status__in=OPEN_STATUSES, expires_at__lte=now)
-            .order_by("expires_at")
-            .values_list("pk", flat=True)[:limit]
-        )
+    return list(
+        Order.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 # --- payment, sale -----------------------------------------------------------------------------
@@ -597,10 +610,7 @@ def seat_block(*, showtime_id: int, codes: Iterable[str], reason: str, actor: Ac
     codes = normalise_codes(codes)
     now = now or timezone.now()
     with _seat_transaction(codes):
-        seats = _lock_seats(showtime_id, codes)
-        unknown = set(codes) - {s.code for s in seats}
-        if unknown:
-            raise InvalidSeat(unknown)
+        seats = list(_lock_known_seats(showtime_id, codes).values())
         taken = [s.code for s in seats if not is_free(s, now)]
         if taken:
             raise SeatUnavailable(taken)
@@ -614,10 +624,7 @@ def seat_block(*, showtime_id: int, codes: Iterable[str], reason: str, actor: Ac
 def seat_unblock(*, showtime_id: int, codes: Iterable[str], actor: Actor, reason: str = "") -> list[str]:
     codes = normalise_codes(codes)
     with _seat_transaction(codes):
-        seats = _lock_seats(showtime_id, codes)
-        unknown = set(codes) - {s.code for s in seats}
-        if unknown:
-            raise InvalidSeat(unknown)
+        seats = list(_lock_known_seats(showtime_id, codes).values())
         not_blocked = [s.code for s in seats if s.status != SeatStatus.BLOCKED]
         if not_blocked:
             raise InvalidSeat(not_blocked, detail=_("Only blocked seats can be unblocked."))
@@ -680,10 +687,7 @@ def order_reseat(*, order_id: int, codes: Iterable[str], actor: Actor, now=None)
             raise InvalidSeat(
                 wanted, detail=_("Choose %(n)d seats, as many as the booking has.") % {"n": len(old_codes)}
             )
-        seats = {s.code: s for s in _lock_seats(order.showtime_id, wanted | old_codes)}
-        unknown = wanted - set(seats)
-        if unknown:
-            raise InvalidSeat(unknown)
+        seats = _lock_known_seats(order.showtime_id, wanted | old_codes)
         taken = [c for c in wanted - old_codes if not is_free(seats[c], now)]
         if taken:
             raise SeatUnavailable(taken)

@@ -15,14 +15,16 @@ def _expiry_task_id(order_id: int) -> str:
     return f"order-expiry-{order_id}"
 
 
-def expire_due_order(*, order_id: int, actor: services.Actor, reason: str = "hold time ran out") -> None:
+def expire_due_order(
+    *, order_id: int, actor: services.Actor, reason: str = "hold time ran out", skip_locked: bool = False
+) -> None:
     """Close the order's payment page at Stripe first, then release its seats."""
     from checkout.services import checkout_session_expire_for_order
 
     if not checkout_session_expire_for_order(order_id=order_id):
         logger.info("order %s was paid at Stripe just now: left for the webhook", order_id)
         return
-    services.order_expire(order_id=order_id, actor=actor, reason=reason)
+    services.order_expire(order_id=order_id, actor=actor, reason=reason, skip_locked=skip_locked)
 
 
 @db_task()
@@ -45,4 +47,4 @@ def sweep_expired_orders() -> None:
     """Safety net for expiry tasks lost with a flushed Redis or a dead worker."""
     actor = services.Actor.system("expiry-sweep")
     for order_id in services.orders_due_for_expiry():
-        expire_due_order(order_id=order_id, actor=actor, reason="hold time ran out (sweep)")
+        expire_due_order(order_id=order_id, actor=actor, reason="hold time ran out (sweep)", skip_locked=True)

@@ -2,4 +2,4 @@ from django.conf import settings
 
 
 def seatlock(request):
-    return {"CURRENCY": settings.CURRENCY, "STRIPE_SIMULATOR": settings.STRIPE_SIMULATOR}
+    return {"CURRENCY": settings.CURRENCY}

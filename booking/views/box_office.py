@@ -16,7 +16,7 @@ from booking import selectors, services
 from booking.exceptions import BookingError
 from booking.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
 from booking.models import LedgerEntry, Order, PaymentMethod, Showtime
-from booking.tickets import qr_svg
+from booking.tickets import tickets_with_qr
 
 
 def staff_view(view):
@@ -46,18 +46,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _showtime_context(request: HttpRequest, showtime: Showtime) -> dict:
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_staff_owner(request))
-    states = selectors.seat_states(showtime_id=showtime.pk, viewer_order_id=order.pk if order else None)
-    geometry = showtime.hall.geometry
-    return {
-        "showtime": showtime,
-        "local_start": timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo),
-        "geometry": geometry,
-        "states": states,
-        "order": order,
-        "basket": selectors.basket(order=order, states=states),
-        "sale_form": CounterSaleForm(),
-        "seat_form": SeatActionForm(),
-    }
+    return {**selectors.seat_map(showtime=showtime, order=order), "sale_form": CounterSaleForm()}
 
 
 @require_GET
@@ -140,15 +129,8 @@ def _order(reference: str) -> Order:
 @staff_view
 def tickets(request: HttpRequest, reference: str) -> HttpResponse:
     order = _order(reference)
-    ticket_list = list(order.tickets.filter(status="valid"))
-    for ticket in ticket_list:
-        ticket.qr_svg = qr_svg(ticket.code, scale=3)
-    local_start = timezone.localtime(order.showtime.starts_at, order.showtime.hall.cinema.tzinfo)
-    return render(
-        request,
-        "booking/box_office/tickets.html",
-        {"order": order, "tickets": ticket_list, "local_start": local_start},
-    )
+    tickets = tickets_with_qr(order, scale=3, valid_only=True)
+    return render(request, "booking/box_office/tickets.html", {"order": order, "tickets": tickets})
 
 
 @require_GET

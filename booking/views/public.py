@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,7 +24,7 @@ from booking.exceptions import (
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
 from booking.ratelimit import client_ip, rate_limited
-from booking.tickets import qr_svg
+from booking.tickets import tickets_with_qr
 from checkout.forms import CheckoutForm
 
 # DESIGN.md's status codes for each domain error.
@@ -67,21 +66,9 @@ def _showtime(showtime_id: int) -> Showtime:
     )
 
 
-def _seat_map_context(
-    request: HttpRequest, showtime: Showtime, *, order: Order | None, codes: list[str] | None = None
-) -> dict:
-    states = selectors.seat_states(
-        showtime_id=showtime.pk, viewer_order_id=order.pk if order else None, codes=codes
-    )
-    geometry = showtime.hall.geometry
+def _seat_map_context(showtime: Showtime, *, order: Order | None, codes: list[str] | None = None) -> dict:
     return {
-        "showtime": showtime,
-        "local_start": timezone.localtime(showtime.starts_at, showtime.hall.cinema.tzinfo),
-        "geometry": geometry,
-        "zone_labels": {zone.key: zone.label for zone in geometry.zones},
-        "states": states,
-        "order": order,
-        "basket": selectors.basket(order=order, states=states),
+        **selectors.seat_map(showtime=showtime, order=order, codes=codes),
         "sales_open": showtime.sales_open(),
         "hold_minutes": max(1, settings.HOLD_SECONDS // 60),
         "checkout_form": CheckoutForm(),
@@ -99,7 +86,7 @@ def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     # The buyer identity is made here, not at the first hold, so that two quick first clicks
     # share one session (and one basket) instead of racing to create two.
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=True))
-    context = _seat_map_context(request, showtime, order=order)
+    context = _seat_map_context(showtime, order=order)
     context["etag"] = selectors.seat_map_etag(
         showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
     )
@@ -118,9 +105,7 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     else:
         showtime = _showtime(showtime_id)
         order = selectors.open_order(showtime_id=showtime_id, owner_token=_owner_token(request, create=False))
-        response = render(
-            request, "booking/showtime.html#seat-map", _seat_map_context(request, showtime, order=order)
-        )
+        response = render(request, "booking/showtime.html#seat-map", _seat_map_context(showtime, order=order))
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     patch_vary_headers(response, ["Cookie", "HX-Request"])
@@ -157,12 +142,12 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         if error is None:
             return redirect(showtime.get_absolute_url() + "#basket")
         messages.error(request, error.message)
-        response = render(request, "booking/showtime.html", _seat_map_context(request, showtime, order=order))
+        response = render(request, "booking/showtime.html", _seat_map_context(showtime, order=order))
         response.status_code = status
         return response
 
     changed = _changed_codes(showtime, codes, error)
-    context = _seat_map_context(request, showtime, order=order, codes=changed)
+    context = _seat_map_context(showtime, order=order, codes=changed)
     context["changed"] = [context["states"][c] for c in changed if c in context["states"]]
     context["error"] = error
     response = render(request, "booking/showtime.html#seat-change", context, status=status)
@@ -200,10 +185,4 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     order = get_object_or_404(
         Order.objects.select_related("showtime__film", "showtime__hall__cinema"), reference=reference
     )
-    tickets = list(order.tickets.all())
-    for ticket in tickets:
-        ticket.qr_svg = qr_svg(ticket.code)
-    local_start = timezone.localtime(order.showtime.starts_at, order.showtime.hall.cinema.tzinfo)
-    return render(
-        request, "booking/booking.html", {"order": order, "tickets": tickets, "local_start": local_start}
-    )
+    return render(request, "booking/booking.html", {"order": order, "tickets": tickets_with_qr(order)})
