@@ -172,7 +172,7 @@ def run_wrk(script: Path, connections: int, seconds: int, path: str, env: dict |
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "BENCH_DIR": str(BENCH_DIR), **(env or {})},
         check=True,
     )
     match = re.search(r"^JSON (.*)$", result.stdout, re.M)
