@@ -74,19 +74,41 @@ class NotYourHold(BookingError):
         )
 
 
-class OrderAtPayment(BookingError):
-    def __init__(self, reference: str):
+class OrderTransitionRefused(BookingError):
+    """The order lifecycle (booking.services.orders.TRANSITIONS) does not allow this change."""
+
+    def __init__(self, reference: str, status: str, target: str, *, message: str = ""):
         super().__init__(
-            _("Booking %(reference)s is at payment: finish or cancel the payment before changing seats.")
-            % {"reference": reference}
+            message
+            or _("Booking %(reference)s is %(status)s and cannot become %(target)s.")
+            % {"reference": reference, "status": status, "target": target}
+        )
+        self.reference = reference
+        self.status = status
+        self.target = target
+
+
+class OrderAtPayment(OrderTransitionRefused):
+    def __init__(self, reference: str, status: str = "paying", target: str = "holding"):
+        super().__init__(
+            reference,
+            status,
+            target,
+            message=_(
+                "Booking %(reference)s is at payment: finish or cancel the payment before changing seats."
+            )
+            % {"reference": reference},
         )
 
 
-class OrderNotOpen(BookingError):
-    def __init__(self, reference: str, status: str):
+class OrderNotOpen(OrderTransitionRefused):
+    def __init__(self, reference: str, status: str, target: str = ""):
         super().__init__(
-            _("Booking %(reference)s can no longer be changed (it is %(status)s).")
-            % {"reference": reference, "status": status}
+            reference,
+            status,
+            target,
+            message=_("Booking %(reference)s can no longer be changed (it is %(status)s).")
+            % {"reference": reference, "status": status},
         )
 
 

@@ -1,6 +1,6 @@
 """Films, showtimes, the per-showtime seat inventory, orders, tickets and the audit ledger.
 
-State changes live in `booking/services.py`; this module only declares the data and the
+State changes live in the `booking.services` package; this module only declares the data and the
 database constraints that make a double sale impossible even if a service had a bug.
 """
 
@@ -164,8 +164,9 @@ class Order(models.Model):
     name = models.CharField(max_length=200, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
-    stripe_session_id = models.CharField(max_length=255, blank=True, db_index=True)
-    stripe_payment_intent = models.CharField(max_length=255, blank=True)
+    # Bumped by every change of the basket (and when a payment is abandoned): a payment made
+    # for one version is never taken for another (checkout keys Stripe calls on it).
+    basket_version = models.PositiveIntegerField(default=0)
     status_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -6,7 +6,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from booking.templatetags.seatlock import seat_label
+from booking.formatting import seat_label
 
 
 def _button(seat, view, *, hold_url: str, release_url: str, label: str, oob: bool = False) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from booking import services
+from booking import hooks, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -18,10 +18,8 @@ def _expiry_task_id(order_id: int) -> str:
 def expire_due_order(
     *, order_id: int, actor: services.Actor, reason: str = "hold time ran out", skip_locked: bool = False
 ) -> None:
-    """Close the order's payment page at Stripe first, then release its seats."""
-    from checkout.services import checkout_session_expire_for_order
-
-    if not checkout_session_expire_for_order(order_id=order_id):
+    """Close the order's payment page first (the payment layer's hook), then release its seats."""
+    if not hooks.payment_close(order_id=order_id):
         logger.info("order %s was paid at Stripe just now: left for the webhook", order_id)
         return
     services.order_expire(order_id=order_id, actor=actor, reason=reason, skip_locked=skip_locked)
@@ -46,5 +44,5 @@ def revoke_order_expiry(*, order_id: int) -> None:
 def sweep_expired_orders() -> None:
     """Safety net for expiry tasks lost with a flushed Redis or a dead worker."""
     actor = services.Actor.system("expiry-sweep")
-    for order_id in services.orders_due_for_expiry():
+    for order_id in selectors.orders_due_for_expiry():
         expire_due_order(order_id=order_id, actor=actor, reason="hold time ran out (sweep)", skip_locked=True)

@@ -15,11 +15,13 @@ SUBJECTS = {
     ),
     "refunded": lambda o: _("Your payment was refunded (%(ref)s)") % {"ref": o.reference},
     "payment_failed": lambda o: _("Your payment did not go through (%(ref)s)") % {"ref": o.reference},
+    "payment_returned": lambda o: _("A second payment was refunded (%(ref)s)") % {"ref": o.reference},
 }
 
 
-def order_email(order: Order, kind: str) -> EmailMultiAlternatives:
+def order_email(order: Order, kind: str, reason: str = "") -> EmailMultiAlternatives:
     context = {
+        "reason": reason or order.status_reason,
         "order": order,
         "tickets": list(order.tickets.all()),
         "link": settings.SITE_URL + booking_url(order),
@@ -33,7 +35,7 @@ def order_email(order: Order, kind: str) -> EmailMultiAlternatives:
 
 
 @db_task(retries=3, retry_delay=30)
-def send_order_email(order_id: int, kind: str) -> None:
+def send_order_email(order_id: int, kind: str, reason: str = "") -> None:
     order = Order.objects.select_related("showtime__film", "showtime__hall").get(pk=order_id)
     if order.email:
-        order_email(order, kind).send()
+        order_email(order, kind, reason).send()

@@ -1,6 +1,7 @@
 """Checkout and the Stripe webhook. Only the webhook confirms a payment."""
 
 import logging
+import time
 
 import stripe
 from django.conf import settings
@@ -24,6 +25,20 @@ from checkout.forms import CheckoutForm
 logger = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 64 * 1024
+WEBHOOK_RETRY_AFTER_SECONDS = 30
+
+
+def _from_the_future(signature: str) -> bool:
+    """stripe-python only refuses timestamps older than its tolerance; a timestamp ahead of
+    our clock by more than that is as suspicious (a replay prepared in advance)."""
+    for part in signature.split(","):
+        key, _sep, value = part.partition("=")
+        if key.strip() == "t":
+            try:
+                return int(value) > time.time() + stripe.Webhook.DEFAULT_TOLERANCE
+            except ValueError:
+                return False
+    return False
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -45,7 +60,7 @@ def checkout_start(request: HttpRequest, showtime_id: int) -> HttpResponse:
         return _redirect(request, showtime.get_absolute_url())
     try:
         url = services.checkout_start(
-            order=order, email=form.cleaned_data["email"], actor=Actor.session(token)
+            order_id=order.pk, email=form.cleaned_data["email"], actor=Actor.session(token)
         )
     except BookingError as exc:
         messages.error(request, exc.message)
@@ -101,6 +116,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     if len(payload) > MAX_WEBHOOK_BYTES:
         return HttpResponse("Payload too large.", status=413)
     signature = request.headers.get("Stripe-Signature", "")
+    if _from_the_future(signature):
+        logger.warning("webhook signed in the future refused")
+        return HttpResponseBadRequest("Invalid signature: timestamp outside the tolerance.")
     try:
         event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
     except stripe.SignatureVerificationError:
@@ -110,5 +128,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Invalid payload.")
     if not _well_formed(event):
         return HttpResponseBadRequest("Invalid payload: not a Stripe event.")
-    result = services.webhook_receive(event=event)
+    try:
+        result = services.webhook_receive(event=event)
+    except services.StripeUnavailable:
+        response = HttpResponse("Stripe unavailable; retry later.", status=503, content_type="text/plain")
+        response["Retry-After"] = str(WEBHOOK_RETRY_AFTER_SECONDS)
+        return response
     return HttpResponse("duplicate" if result.duplicate else result.outcome, content_type="text/plain")

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "halls",
     "booking",
     "checkout",
+    "boxoffice",
 ]
 
 MIDDLEWARE = [

@@ -9,7 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("box-office/", include("booking.box_office_urls")),
+    path("box-office/", include("boxoffice.urls")),
     path("", include("checkout.urls")),
     path("", include("booking.urls")),
 ]

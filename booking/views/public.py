@@ -25,7 +25,6 @@ from booking.links import booking_token_valid
 from booking.models import Order, Showtime
 from booking.ratelimit import client_ip, rate_limited
 from booking.tickets import tickets_with_qr
-from checkout.forms import CheckoutForm
 
 # DESIGN.md's status codes for each domain error.
 ERROR_STATUS = {
@@ -71,7 +70,6 @@ def _seat_map_context(showtime: Showtime, *, order: Order | None, codes: list[st
         **selectors.seat_map(showtime=showtime, order=order, codes=codes),
         "sales_open": showtime.sales_open(),
         "hold_minutes": max(1, settings.HOLD_SECONDS // 60),
-        "checkout_form": CheckoutForm(),
     }
 
 

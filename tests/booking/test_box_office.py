@@ -7,9 +7,11 @@ from django.db import connections
 from django.test import Client
 
 from booking import services
+from booking.exceptions import SeatUnavailable
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat, Ticket, TicketStatus
 from booking.permissions import box_office_group
 from booking.services import Actor
+from tests.checkout.conftest import session_of
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def test_counter_sale_for_cash(staff_client, staff, showtime):
 
 def test_counter_selection_is_held_like_any_other(staff_client, showtime):
     staff_client.post(f"/box-office/showtimes/{showtime.pk}/seats/", {"action": "hold", "seat": ["A3"]})
-    with pytest.raises(services.SeatUnavailable):
+    with pytest.raises(SeatUnavailable):
         services.seat_hold(showtime_id=showtime.pk, codes=["A3"], owner_token="web", actor=Actor("web"))
     staff_client.post(f"/box-office/showtimes/{showtime.pk}/seats/", {"action": "release", "seat": ["A3"]})
     assert state(showtime, "A3") == SeatStatus.AVAILABLE
@@ -190,10 +192,10 @@ def test_cancel_an_online_booking_refunds_at_stripe(staff_client, showtime, sett
         buyer.post(f"/showtimes/{showtime.pk}/hold/", {"seat": ["B3"]})
         buyer.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "bo@example.com"})
         order = Order.objects.get()
-        sim.complete(order.stripe_session_id, "paid")
+        sim.complete(session_of(order), "paid")
         from checkout.services import session_sync
 
-        session_sync(session_id=order.stripe_session_id, actor=Actor("stripe:test"))
+        session_sync(session_id=session_of(order), actor=Actor("stripe:test"))
         staff_client.post(f"/box-office/bookings/{order.reference}/cancel/", {"reason": "film cancelled"})
         order.refresh_from_db()
         assert order.status == OrderStatus.REFUNDED
@@ -300,9 +302,7 @@ def test_counter_and_online_race_for_one_seat(showtime, django_user_model):
         [t.join(30) for t in threads]
         winners = [r for r in results.values() if isinstance(r, Order)]
         assert len(winners) == 1, results
-        assert all(
-            isinstance(r, services.SeatUnavailable) for r in results.values() if not isinstance(r, Order)
-        )
+        assert all(isinstance(r, SeatUnavailable) for r in results.values() if not isinstance(r, Order))
         assert ShowSeat.objects.get(showtime=showtime, code="A4").order_id == winners[0].pk
         token = winners[0].owner_token
         services.seat_release(showtime_id=showtime.pk, codes=["A4"], owner_token=token, actor=Actor("t"))

@@ -21,7 +21,7 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage, SqliteStorage
 
-from booking import services, tasks
+from booking import selectors, services, tasks
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
 from booking.services import Actor
 
@@ -204,7 +204,7 @@ def test_sweep_is_indexed_bounded_and_skips_locked_orders(showtime):
         )
         for n in range(1, 4)
     ]
-    assert services.orders_due_for_expiry(limit=2) == [orders[0].pk, orders[1].pk]
+    assert selectors.orders_due_for_expiry(limit=2) == [orders[0].pk, orders[1].pk]
     with transaction.atomic(), connection.cursor() as cursor:
         # Tiny test tables are cheaper to scan; forbid that to see the index is usable at all.
         cursor.execute("SET LOCAL enable_seqscan = off")

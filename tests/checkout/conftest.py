@@ -33,3 +33,10 @@ def post_event(client: Client, event: dict, *, secret: str = WEBHOOK_SECRET, tim
 
 def events_of(sim, *types: str) -> list[dict]:
     return [e["event"] for e in sim.events() if not types or e["event"]["type"] in types]
+
+
+def session_of(order) -> str:
+    """The Checkout Session id of the order's latest payment (Stripe ids live on Payment)."""
+    from checkout.models import Payment
+
+    return Payment.objects.filter(order=order).latest("created_at", "pk").session_id

@@ -14,8 +14,8 @@ from booking import services as booking
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat, Ticket
 from booking.services import Actor
 from checkout import services as checkout
-from checkout.models import StripeEvent
-from tests.checkout.conftest import events_of, post_event
+from checkout.models import Payment, StripeEvent
+from tests.checkout.conftest import events_of, post_event, session_of
 
 
 @pytest.fixture
@@ -28,8 +28,7 @@ def start_payment(client: Client, showtime, seats=("A1", "A2"), email="ann@examp
     response = client.post(f"/showtimes/{showtime.pk}/checkout/", {"email": email})
     assert response.status_code == 302, response.content
     order = Order.objects.get(showtime=showtime, status=OrderStatus.PAYING)
-    assert response["Location"] == f"{order.stripe_session_id and response['Location']}"
-    assert f"/pay/{order.stripe_session_id}" in response["Location"]
+    assert f"/pay/{session_of(order)}" in response["Location"]
     return order
 
 
@@ -44,7 +43,7 @@ def seat(showtime, code):
 
 def test_checkout_creates_a_stripe_session_with_the_order(sim, buyer_client, medium_showtime):
     order = start_payment(buyer_client, medium_showtime, seats=("A3", "G2"))
-    session = checkout.stripe_api.client().v1.checkout.sessions.retrieve(order.stripe_session_id)
+    session = checkout.stripe_api.client().v1.checkout.sessions.retrieve(session_of(order))
     assert session.client_reference_id == order.reference
     assert session.metadata["order_reference"] == order.reference
     assert session.amount_total == 1150 + 1550
@@ -58,7 +57,7 @@ def test_checkout_creates_a_stripe_session_with_the_order(sim, buyer_client, med
 def test_checkout_twice_reuses_the_open_session(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
     again = buyer_client.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "ann@example.com"})
-    assert f"/pay/{order.stripe_session_id}" in again["Location"]
+    assert f"/pay/{session_of(order)}" in again["Location"]
     assert len(sim.state.sessions) == 1
 
 
@@ -86,13 +85,13 @@ def test_paid_webhook_confirms_issues_tickets_and_emails(
 
     monkeypatch.setattr(HUEY, "immediate", True)  # the email task runs inline (it is not scheduled)
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     with django_capture_on_commit_callbacks(execute=True):
         responses = deliver_all(sim, "checkout.session.completed")
     assert [r.status_code for r in responses] == [200]
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
-    assert order.stripe_payment_intent.startswith("pi_")
+    assert Payment.objects.get(order=order).payment_intent.startswith("pi_")
     assert sorted(order.tickets.values_list("seat_code", flat=True)) == ["A1", "A2"]
     assert seat(showtime, "A1").status == SeatStatus.SOLD
     assert len(mail.outbox) == 1
@@ -106,7 +105,7 @@ def test_return_page_waits_for_the_webhook(sim, buyer_client, showtime):
     from booking.links import booking_token
 
     url = f"/bookings/{order.reference}/return/?t={booking_token(order.reference)}"
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     page = buyer_client.get(url)
     assert page.status_code == 200 and "Confirming your payment" in page.content.decode()
     order.refresh_from_db()
@@ -123,7 +122,7 @@ def test_return_page_waits_for_the_webhook(sim, buyer_client, showtime):
 )
 def test_bad_signatures_are_400_and_change_nothing(sim, buyer_client, showtime, case):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     event = events_of(sim, "checkout.session.completed")[0]
     client = Client()
     if case == "missing":
@@ -168,7 +167,7 @@ def test_oversized_webhook_is_refused(sim, db):
 
 def test_duplicate_delivery_is_recorded_once_and_does_nothing(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     event = events_of(sim, "checkout.session.completed")[0]
     first, second = post_event(Client(), event), post_event(Client(), event)
     assert (first.status_code, second.status_code) == (200, 200)
@@ -180,7 +179,7 @@ def test_duplicate_delivery_is_recorded_once_and_does_nothing(sim, buyer_client,
 
 def test_same_payment_as_two_event_ids_confirms_once(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     event = events_of(sim, "checkout.session.completed")[0]
     twin = {**event, "id": event["id"] + "twin"}
     assert post_event(Client(), event).status_code == 200
@@ -196,11 +195,9 @@ def test_expired_event_before_completed_still_confirms(sim, buyer_client, showti
         "object": "event",
         "type": "checkout.session.expired",
         "created": int(time.time()),
-        "data": {
-            "object": {"id": order.stripe_session_id, "object": "checkout.session", "status": "expired"}
-        },
+        "data": {"object": {"id": session_of(order), "object": "checkout.session", "status": "expired"}},
     }
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     assert post_event(Client(), stale_expired).status_code == 200
     deliver_all(sim, "checkout.session.completed")
     order.refresh_from_db()
@@ -209,14 +206,14 @@ def test_expired_event_before_completed_still_confirms(sim, buyer_client, showti
 
 def test_expired_after_completed_never_releases_sold_seats(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     deliver_all(sim, "checkout.session.completed")
     late = {
         "id": "evt_late_expired",
         "object": "event",
         "type": "checkout.session.expired",
         "created": int(time.time()),
-        "data": {"object": {"id": order.stripe_session_id, "object": "checkout.session"}},
+        "data": {"object": {"id": session_of(order), "object": "checkout.session"}},
     }
     assert post_event(Client(), late).status_code == 200
     assert seat(showtime, "A1").status == SeatStatus.SOLD
@@ -224,7 +221,7 @@ def test_expired_after_completed_never_releases_sold_seats(sim, buyer_client, sh
 
 def test_async_success_arriving_before_completed(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "async_success")
+    sim.complete(session_of(order), "async_success")
     time.sleep(0.6)  # the simulator settles the bank transfer
     sim.release()
     events = events_of(sim, "checkout.session.completed", "checkout.session.async_payment_succeeded")
@@ -241,7 +238,7 @@ def test_async_success_arriving_before_completed(sim, buyer_client, showtime):
 def test_async_payment_waits_then_succeeds(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
     sim.configure(async_delay_seconds=30)
-    sim.complete(order.stripe_session_id, "async_success")
+    sim.complete(session_of(order), "async_success")
     assert [r.content for r in deliver_all(sim, "checkout.session.completed")] == [b"awaiting payment"]
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
@@ -256,10 +253,10 @@ def test_async_payment_waits_then_succeeds(sim, buyer_client, showtime):
 
 def test_async_payment_failure_releases_the_seats(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "async_fail")
+    sim.complete(session_of(order), "async_fail")
     time.sleep(0.6)
     responses = deliver_all(sim, "checkout.session.completed", "checkout.session.async_payment_failed")
-    assert [r.content for r in responses] == [b"payment failed", b"payment failed"]
+    assert [r.content for r in responses] == [b"payment failed", b"nothing to do"]
     order.refresh_from_db()
     assert order.status == OrderStatus.EXPIRED
     assert seat(showtime, "A1").status == SeatStatus.AVAILABLE
@@ -270,7 +267,7 @@ def test_late_payment_with_seats_still_free_is_confirmed(sim, buyer_client, show
     order = start_payment(buyer_client, showtime)
     booking.order_expire(order_id=order.pk, actor=Actor("test"), now=order.expires_at + timedelta(seconds=1))
     assert seat(showtime, "A1").status == SeatStatus.AVAILABLE
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     deliver_all(sim, "checkout.session.completed")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -282,7 +279,7 @@ def test_late_payment_with_a_seat_taken_is_refunded(sim, buyer_client, showtime)
     later = order.expires_at + timedelta(seconds=1)
     booking.order_expire(order_id=order.pk, actor=Actor("test"), now=later)
     taker = booking.seat_hold(showtime_id=showtime.pk, codes=["A2"], owner_token="bob", actor=Actor("bob"))
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     responses = deliver_all(sim, "checkout.session.completed")
     assert responses[0].content == b"refunded: seats lost"
     order.refresh_from_db()
@@ -290,7 +287,7 @@ def test_late_payment_with_a_seat_taken_is_refunded(sim, buyer_client, showtime)
     assert "A2" in order.status_reason
     refunds = sim.refunds()
     assert len(refunds) == 1 and refunds[0]["amount"] == 2000
-    assert refunds[0]["payment_intent"] == sim.state.sessions[order.stripe_session_id]["payment_intent"]
+    assert refunds[0]["payment_intent"] == sim.state.sessions[session_of(order)]["payment_intent"]
     assert seat(showtime, "A2").order_id == taker.pk
     assert seat(showtime, "A1").status == SeatStatus.AVAILABLE
     assert not Ticket.objects.filter(order=order, status="valid").exists()
@@ -306,12 +303,12 @@ def test_cancel_returns_to_the_map_with_the_hold_intact(sim, buyer_client, showt
     assert response.status_code == 302 and response["Location"] == showtime.get_absolute_url()
     order.refresh_from_db()
     assert order.status == OrderStatus.HOLDING
-    assert sim.state.sessions[order.stripe_session_id]["status"] == "expired"
+    assert sim.state.sessions[session_of(order)]["status"] == "expired"
     assert seat(showtime, "A1").status == SeatStatus.HELD
     # paying again makes a fresh session
     again = buyer_client.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "ann@example.com"})
     order.refresh_from_db()
-    assert order.stripe_session_id in again["Location"] and len(sim.state.sessions) == 2
+    assert session_of(order) in again["Location"] and len(sim.state.sessions) == 2
 
 
 def test_expiry_task_expires_the_session_first(sim, buyer_client, showtime):
@@ -322,14 +319,14 @@ def test_expiry_task_expires_the_session_first(sim, buyer_client, showtime):
     expire_due_order(order_id=order.pk, actor=Actor.system("test"))
     order.refresh_from_db()
     assert order.status == OrderStatus.EXPIRED
-    assert sim.state.sessions[order.stripe_session_id]["status"] == "expired"
+    assert sim.state.sessions[session_of(order)]["status"] == "expired"
 
 
 def test_expiry_leaves_a_completed_session_to_the_webhook(sim, buyer_client, showtime):
     from booking.tasks import expire_due_order
 
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     expire_due_order(order_id=order.pk, actor=Actor.system("test"))
     order.refresh_from_db()
@@ -349,7 +346,7 @@ def test_expiry_racing_a_completed_payment_never_loses_it(sim, showtime):
     for round_number in range(8):
         client = Client()
         order = start_payment(client, showtime, seats=(f"A{round_number % 4 + 1}",))
-        sim.complete(order.stripe_session_id, "paid")
+        sim.complete(session_of(order), "paid")
         event = events_of(sim, "checkout.session.completed")[-1]
         Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
         barrier = threading.Barrier(2)
@@ -386,7 +383,7 @@ def test_expiry_racing_a_completed_payment_never_loses_it(sim, showtime):
 
 def test_order_refund_for_a_box_office_cancellation(sim, buyer_client, showtime):
     order = start_payment(buyer_client, showtime)
-    sim.complete(order.stripe_session_id, "paid")
+    sim.complete(session_of(order), "paid")
     deliver_all(sim, "checkout.session.completed")
     refund_id = checkout.order_refund(order_id=order.pk, actor=Actor("staff:clara"), reason="customer asked")
     again = checkout.order_refund(order_id=order.pk, actor=Actor("staff:clara"), reason="customer asked")

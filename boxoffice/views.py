@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking import selectors, services
 from booking.exceptions import BookingError
-from booking.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
 from booking.models import LedgerEntry, Order, PaymentMethod, Showtime
 from booking.tickets import tickets_with_qr
+from boxoffice.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
+from checkout.services import order_refund
 
 
 def staff_view(view):
@@ -38,7 +39,7 @@ def _staff_owner(request: HttpRequest) -> str:
 @require_GET
 @staff_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    template = "booking/box_office/dashboard.html"
+    template = "boxoffice/dashboard.html"
     if request.htmx:
         template += "#occupancy"
     return render(request, template, {"showtimes": selectors.showtimes_with_occupancy()})
@@ -53,7 +54,7 @@ def _showtime_context(request: HttpRequest, showtime: Showtime) -> dict:
 @staff_view
 def showtime_seats(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = get_object_or_404(Showtime.objects.select_related("film", "hall__cinema"), pk=showtime_id)
-    return render(request, "booking/box_office/showtime.html", _showtime_context(request, showtime))
+    return render(request, "boxoffice/showtime.html", _showtime_context(request, showtime))
 
 
 @require_POST
@@ -106,7 +107,7 @@ def sell(request: HttpRequest, showtime_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose how the customer pays."))
         return redirect("box_office:showtime", showtime.pk)
-    result = services.counter_sell(
+    result = services.order_sell_at_counter(
         order_id=order.pk, actor=services.Actor.staff(request.user), **form.cleaned_data
     )
     if result.outcome != services.ConfirmOutcome.CONFIRMED:
@@ -130,7 +131,7 @@ def _order(reference: str) -> Order:
 def tickets(request: HttpRequest, reference: str) -> HttpResponse:
     order = _order(reference)
     tickets = tickets_with_qr(order, scale=3, valid_only=True)
-    return render(request, "booking/box_office/tickets.html", {"order": order, "tickets": tickets})
+    return render(request, "boxoffice/tickets.html", {"order": order, "tickets": tickets})
 
 
 @require_GET
@@ -139,7 +140,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:200]
     return render(
         request,
-        "booking/box_office/bookings.html",
+        "boxoffice/bookings.html",
         {"query": query, "orders": selectors.bookings_search(query=query)},
     )
 
@@ -155,14 +156,12 @@ def booking(request: HttpRequest, reference: str) -> HttpResponse:
         "cancel_form": CancelForm(),
         "reseat_form": ReseatForm(),
     }
-    return render(request, "booking/box_office/booking.html", context)
+    return render(request, "boxoffice/booking.html", context)
 
 
 @require_POST
 @staff_view
 def cancel(request: HttpRequest, reference: str) -> HttpResponse:
-    from checkout.services import order_refund
-
     order = _order(reference)
     form = CancelForm(request.POST)
     if not form.is_valid():
@@ -229,7 +228,7 @@ def check_in(request: HttpRequest) -> HttpResponse:
         )
         status = CHECK_IN_STATUS[result.outcome]
         form = CheckInForm(initial={"showtime": form.cleaned_data["showtime"]})
-    template = "booking/box_office/check_in.html"
+    template = "boxoffice/check_in.html"
     if request.htmx:
         template += "#check-in-result"
     return render(request, template, {"form": form, "result": result}, status=status)
@@ -243,4 +242,4 @@ def report(request: HttpRequest) -> HttpResponse:
     except ValueError:
         day = timezone.localdate()
     lines = selectors.shift_report(day=day, tz=timezone.get_current_timezone())
-    return render(request, "booking/box_office/report.html", {"day": day, "lines": lines})
+    return render(request, "boxoffice/report.html", {"day": day, "lines": lines})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from booking.views import box_office
+from boxoffice import views as box_office
 
 app_name = "box_office"
 urlpatterns = [
