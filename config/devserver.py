@@ -1,8 +1,8 @@
 """`make run`: SeatLock with everything it needs, on one machine, in one terminal.
 
-Starts (or reuses) the database, migrates and seeds it, then runs side by side:
-the Stripe simulator (only when no real Stripe key is configured), a Huey consumer, and
-Django's development server. Ctrl-C stops them all.
+Starts (or reuses) this checkout's embedded PostgreSQL unless DATABASE_URL is set, migrates
+and seeds the database, then runs side by side: the Stripe simulator (only when no real Stripe
+key is configured), a Huey consumer, and Django's development server. Ctrl-C stops them all.
 """
 
 import os
@@ -12,6 +12,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from config import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -43,9 +45,12 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
 
+    if not os.environ.get("DATABASE_URL"):
+        embedded_db.ensure_running()  # before settings load: they read the port it remembers
+
     import django
 
-    django.setup()  # starts the embedded PostgreSQL when DATABASE_URL is unset
+    django.setup()
     from django.conf import settings
 
     db = settings.DATABASES["default"]

@@ -83,9 +83,11 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED_DATABASE = not DATABASE_URL
 if EMBEDDED_DATABASE:
+    # Only the URL (the port this checkout's server remembers, else the default): the server is
+    # started by manage.py, `make run` and the test session, never by importing settings.
     from config import embedded_db
 
-    DATABASE_URL = embedded_db.ensure_running()
+    DATABASE_URL = embedded_db.configured(VAR_DIR).url()
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -117,7 +119,6 @@ else:
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # --- background work (Huey) -------------------------------------------------------------------
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 HUEY = {
     "name": env_str("HUEY_NAME", "seatlock"),
     # Immediate mode never runs scheduled tasks (and djhuey turns it on with DEBUG), so it is
@@ -142,7 +143,7 @@ if REDIS_URL:
         )
     }
 else:
-    HUEY["huey_class"] = "huey.SqliteHuey"
+    HUEY["huey_class"] = "config.huey.SqliteHuey"  # creates var/ on first use, not at import
     HUEY["connection"] = {"filename": env_str("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3"))}
 
 # --- the booking rules ------------------------------------------------------------------------
