@@ -10,7 +10,7 @@ help:
 	@echo "make run      serve SeatLock on http://127.0.0.1:$(PORT) (embedded PostgreSQL unless DATABASE_URL is set)"
 	@echo "make test     the whole test suite (unit, concurrency, browser)"
 	@echo "make bench    the flash-sale benchmark (docs/benchmarks.md)"
-	@echo "make lint     ruff check and format check"
+	@echo "make lint     ruff check, format check, import layers (import-linter)"
 	@echo "make lock     regenerate the hash-pinned requirements from pyproject.toml"
 
 install: $(VENV)/.installed
@@ -47,6 +47,7 @@ screenshots: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -94,6 +94,7 @@ class Config:
     hold_webhooks: bool = False
     delay_seconds: float = 0.0
     async_delay_seconds: float = 2.0
+    api_outage: bool = False  # every API call answers 503, as during a Stripe incident
 
 
 @dataclass
@@ -578,6 +579,8 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if not re.fullmatch(r"Bearer (sk|rk)_(test|live)_\S+", auth):
             raise StripeError(401, "Invalid API Key provided.", type_="invalid_request_error")
+        if self.sim.config.api_outage:
+            raise StripeError(503, "Stripe is temporarily unavailable (simulated outage).", type_="api_error")
         body = self._body() if method == "POST" else ""
         params = decode_form(body)
         key = self.headers.get("Idempotency-Key")

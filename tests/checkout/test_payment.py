@@ -11,10 +11,12 @@ from django.test import Client
 from django.utils import timezone
 
 from booking import services as booking
+from booking.exceptions import OrderAtPayment
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat, Ticket
 from booking.services import Actor
 from checkout import services as checkout
 from checkout.models import Payment, StripeEvent
+from checkout.simulator.server import StripeError as SimulatorError
 from tests.checkout.conftest import events_of, post_event, session_of
 
 
@@ -403,3 +405,38 @@ def test_unknown_event_types_answer_200(sim, db):
     }
     response = post_event(Client(), event)
     assert response.status_code == 200 and response.content == b"ignored"
+
+
+def test_a_lapsed_order_expired_inside_a_hold_closes_its_payment_page(sim, buyer_client, showtime):
+    order = start_payment(buyer_client, showtime)
+    session_id = session_of(order)
+    later = order.expires_at + timedelta(seconds=1)
+    token = order.owner_token
+    new = booking.seat_hold(
+        showtime_id=showtime.pk, codes=["B1"], owner_token=token, actor=Actor.session(token), now=later
+    )
+    assert new.pk != order.pk
+    order.refresh_from_db()
+    assert order.status == OrderStatus.EXPIRED
+    assert sim.state.sessions[session_id]["status"] == "expired"
+    assert Payment.objects.get(session_id=session_id).status == "expired"
+    with pytest.raises(SimulatorError, match="This Checkout Session is expired"):
+        sim.complete(session_id, "paid")  # the customer's payment page no longer takes money
+    assert sim.refunds() == []
+
+
+def test_a_hold_leaves_a_lapsed_order_alone_when_its_payment_completed(sim, buyer_client, showtime):
+    order = start_payment(buyer_client, showtime)
+    sim.complete(session_of(order), "paid")  # paid at Stripe; the webhook has not arrived yet
+    later = order.expires_at + timedelta(seconds=1)
+    token = order.owner_token
+    with pytest.raises(OrderAtPayment):
+        booking.seat_hold(
+            showtime_id=showtime.pk, codes=["B1"], owner_token=token, actor=Actor.session(token), now=later
+        )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAYING
+    assert seat(showtime, "A1").order_id == order.pk
+    deliver_all(sim, "checkout.session.completed")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
