@@ -23,7 +23,7 @@ from booking.exceptions import (
 )
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
-from booking.ratelimit import client_ip, rate_limited
+from booking.ratelimit import client_network, rate_limited
 from booking.tickets import tickets_with_qr
 from checkout.forms import CheckoutForm
 
@@ -125,7 +125,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
                 codes=codes,
                 owner_token=token,
                 actor=actor,
-                client_ip=client_ip(request),
+                client_ip=client_network(request),
             )
         else:
             order = services.seat_release(
