@@ -2,15 +2,22 @@
 
 With Redis configured the counters are shared by every web process; without it they are per
 process (development). A limited request gets 429 with Retry-After and changes nothing.
+
+Per-IP limits count an IPv6 client by its /64: one household or host is usually given a whole
+/64, so counting single addresses would give it 2**64 fresh allowances.
 """
 
 import functools
+import ipaddress
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+IPV6_CLIENT_PREFIX = 64
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -20,6 +27,45 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= settings.TRUSTED_PROXY_COUNT:
             return forwarded[-settings.TRUSTED_PROXY_COUNT]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def network_of(address: str) -> str:
+    """The address a per-IP limit counts: IPv4 as is, IPv6 as the first address of its /64.
+
+    An IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4 peer) counts as the
+    IPv4 address. Anything unparsable becomes "" (no address), never a key of its own.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False).network_address)
+    return str(ip)
+
+
+def client_network(request: HttpRequest) -> str:
+    """The client as per-IP limits (and Order.client_ip) see it: see `network_of`."""
+    return network_of(client_ip(request))
+
+
+def login_lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out login: a page, 429, and when to try again.
+
+    Every refused attempt restarts the cool-off (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT),
+    so the whole cool-off is exactly how long to wait.
+    """
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": max(1, -(-seconds // 60))},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _hit(key: str, limit: int, window: int) -> int | None:
@@ -50,7 +96,7 @@ def rate_limited(scope: str):
             retry = None
             session_key = request.session.get("owner_token") if hasattr(request, "session") else None
             if per_ip:
-                retry = _hit(f"{scope}:ip:{client_ip(request)}", per_ip, window)
+                retry = _hit(f"{scope}:ip:{client_network(request)}", per_ip, window)
             if retry is None and per_session and session_key:
                 retry = _hit(f"{scope}:s:{session_key}", per_session, window)
             if retry is not None:

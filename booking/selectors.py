@@ -3,14 +3,33 @@
 import dataclasses
 import hashlib
 from datetime import datetime
+from pathlib import Path
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from booking.models import OPEN_STATUSES, Order, SeatStatus, ShowSeat
 
-# Bump when the seat-map markup changes, so browsers drop fragments cached under old ETags.
-SEAT_MAP_MARKUP_VERSION = "1"
+_PROJECT_DIR = Path(__file__).resolve().parent.parent
+# What draws the seat map: when any of it changes, browsers must drop the fragments they
+# cached under the old ETags (the tag would otherwise still match the seats' state).
+SEAT_MAP_SOURCES = (
+    _PROJECT_DIR / "templates" / "booking" / "showtime.html",
+    _PROJECT_DIR / "booking" / "seatmap.py",
+    _PROJECT_DIR / "booking" / "templatetags" / "seatlock.py",
+)
+
+
+def markup_version(sources: tuple[bytes, ...]) -> str:
+    """A short digest of the sources that produce the seat-map markup."""
+    digest = hashlib.blake2b(digest_size=6)
+    for source in sources:
+        digest.update(hashlib.blake2b(source, digest_size=16).digest())
+    return digest.hexdigest()
+
+
+# Once per process: the sources only change with a deploy, which restarts the processes.
+SEAT_MAP_MARKUP_VERSION = markup_version(tuple(path.read_bytes() for path in SEAT_MAP_SOURCES))
 
 
 class SeatState:

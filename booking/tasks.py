@@ -2,7 +2,9 @@
 
 import logging
 from datetime import datetime
+from importlib import import_module
 
+from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
@@ -46,3 +48,9 @@ def sweep_expired_orders() -> None:
     actor = services.Actor.system("expiry-sweep")
     for order_id in selectors.orders_due_for_expiry():
         expire_due_order(order_id=order_id, actor=actor, reason="hold time ran out (sweep)", skip_locked=True)
+
+
+@db_periodic_task(crontab(minute="0"))
+def clear_expired_sessions() -> None:
+    """Django never deletes the session rows of visits that were simply abandoned."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

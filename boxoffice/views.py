@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from booking import selectors, services
 from booking.exceptions import BookingError
@@ -37,6 +38,7 @@ def _staff_owner(request: HttpRequest) -> str:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @staff_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     template = "boxoffice/dashboard.html"
@@ -215,6 +217,7 @@ CHECK_IN_STATUS = {
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 @staff_view
 def check_in(request: HttpRequest) -> HttpResponse:
     form = CheckInForm(request.POST or None)

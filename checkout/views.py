@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from booking import selectors
@@ -46,6 +47,7 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 @require_POST
+@vary_on_headers("HX-Request")
 @rate_limited("checkout")
 def checkout_start(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = get_object_or_404(Showtime, pk=showtime_id)
@@ -77,6 +79,7 @@ def _order_from_link(request: HttpRequest, reference: str) -> Order:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def checkout_return(request: HttpRequest, reference: str) -> HttpResponse:
     """Back from Stripe: wait for the webhook. This page never confirms anything itself."""
     order = _order_from_link(request, reference)

@@ -4,10 +4,13 @@ import secrets
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import condition, require_GET, require_POST
+from django.views.decorators.vary import vary_on_cookie, vary_on_headers
 
 from booking import selectors, services
 from booking.exceptions import (
@@ -23,7 +26,7 @@ from booking.exceptions import (
 )
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
-from booking.ratelimit import client_ip, rate_limited
+from booking.ratelimit import client_network, rate_limited
 from booking.tickets import tickets_with_qr
 
 # DESIGN.md's status codes for each domain error.
@@ -39,9 +42,27 @@ ERROR_STATUS = {
 }
 
 
+BUYER_SIGNING_SALT = "seatlock.buyer-token"
+
+
+def _buyer_field(request: HttpRequest) -> str:
+    """The signed buyer token the seat form carries: the session's, or a fresh one.
+
+    Viewing a seat map writes no session; the page hands the buyer token to the browser
+    instead, and its first hold adopts it. Two quick first clicks, sent before the first
+    session cookie came back, so post the same token and share one basket.
+    """
+    token = request.session.get("owner_token") or secrets.token_hex(16)
+    return signing.dumps(token, salt=BUYER_SIGNING_SALT)
+
+
 def _owner_token(request: HttpRequest, *, create: bool) -> str | None:
-    """The browser's buyer identity; created only when it first holds (no session per poll)."""
+    """The browser's buyer identity: the session's, else the page's signed token (adopted),
+    else, for a hold, a new one. Raises BadSignature for a forged or damaged page token."""
     token = request.session.get("owner_token")
+    posted = request.POST.get("buyer")
+    if token is None and posted:
+        token = request.session["owner_token"] = signing.loads(posted, salt=BUYER_SIGNING_SALT)
     if token is None and create:
         token = request.session["owner_token"] = secrets.token_hex(16)
     return token
@@ -78,42 +99,53 @@ def now_showing(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/now_showing.html", {"films": selectors.films_now_showing()})
 
 
+def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> dict:
+    """The whole seat-map page's context (the partials need less)."""
+    return {
+        **_seat_map_context(showtime, order=order),
+        "buyer_token": _buyer_field(request),
+        "etag": selectors.seat_map_etag(
+            showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
+        ),
+    }
+
+
 @require_GET
+# The page carries a buyer token of its own: no shared cache may hand it to someone else.
+@cache_control(private=True, no_cache=True)
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = _showtime(showtime_id)
-    # The buyer identity is made here, not at the first hold, so that two quick first clicks
-    # share one session (and one basket) instead of racing to create two.
-    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=True))
-    context = _seat_map_context(showtime, order=order)
-    context["etag"] = selectors.seat_map_etag(
-        showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
+    order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=False))
+    return render(request, "booking/showtime.html", _page(request, showtime, order=order))
+
+
+def _seat_map_etag(request: HttpRequest, showtime_id: int) -> str | None:
+    return selectors.seat_map_etag(
+        showtime_id=showtime_id, viewer_order_id=_remembered_order_id(request, showtime_id)
     )
-    return render(request, "booking/showtime.html", context)
 
 
 @require_GET
+@cache_control(no_cache=True)
+@vary_on_cookie
+@condition(etag_func=_seat_map_etag)
 def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     """The polled partial: a matching ETag costs one aggregate query and no rendering."""
-    order_id = _remembered_order_id(request, showtime_id)
-    etag = selectors.seat_map_etag(showtime_id=showtime_id, viewer_order_id=order_id)
-    if etag is None:
-        raise Http404
-    if etag in request.headers.get("If-None-Match", ""):
-        response = HttpResponseNotModified()
-    else:
-        showtime = _showtime(showtime_id)
-        order = selectors.open_order(showtime_id=showtime_id, owner_token=_owner_token(request, create=False))
-        response = render(request, "booking/showtime.html#seat-map", _seat_map_context(showtime, order=order))
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-cache"
-    patch_vary_headers(response, ["Cookie", "HX-Request"])
-    return response
+    showtime = _showtime(showtime_id)
+    order = selectors.open_order(showtime_id=showtime_id, owner_token=_owner_token(request, create=False))
+    return render(request, "booking/showtime.html#seat-map", _seat_map_context(showtime, order=order))
 
 
 def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpResponse:
     showtime = _showtime(showtime_id)
     codes = request.POST.getlist("seat")
-    token = _owner_token(request, create=hold) or ""
+    try:
+        token = _owner_token(request, create=hold) or ""
+    except signing.BadSignature:
+        return HttpResponseBadRequest(
+            _("This page is out of date: reload it and choose your seats again."),
+            content_type="text/plain; charset=utf-8",
+        )
     actor = services.Actor.session(token) if token else services.Actor("session:anonymous")
     status, error, order = 200, None, None
     try:
@@ -123,7 +155,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
                 codes=codes,
                 owner_token=token,
                 actor=actor,
-                client_ip=client_ip(request),
+                client_ip=client_network(request),
             )
         else:
             order = services.seat_release(
@@ -140,7 +172,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         if error is None:
             return redirect(showtime.get_absolute_url() + "#basket")
         messages.error(request, error.message)
-        response = render(request, "booking/showtime.html", _seat_map_context(showtime, order=order))
+        response = render(request, "booking/showtime.html", _page(request, showtime, order=order))
         response.status_code = status
         return response
 
@@ -165,12 +197,14 @@ def _changed_codes(showtime: Showtime, codes: list[str], error: BookingError | N
 
 
 @require_POST
+@vary_on_headers("HX-Request")
 @rate_limited("hold")
 def hold(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=True)
 
 
 @require_POST
+@vary_on_headers("HX-Request")
 @rate_limited("hold")
 def release(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=False)

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from booking.models import Order, SeatStatus, ShowSeat
+from booking.ratelimit import network_of
 
 
 @pytest.fixture(autouse=True)
@@ -21,14 +22,16 @@ def hx(**extra) -> Client:
 def test_holds_per_session_are_limited(showtime, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (3, 0, 60)}
     client = hx()
-    client.get(f"/showtimes/{showtime.pk}/")  # the session gets its buyer token here
-    codes = ["A1", "A2", "A3", "A4"]
+    # The first hold gives the session its buyer token (a page view writes no session); from
+    # then on the session's requests are counted.
+    assert client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A1"}).status_code == 200
+    codes = ["A2", "A3", "A4", "B1"]
     statuses = [client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": code}).status_code for code in codes]
     assert statuses == [200, 200, 200, 429]
-    limited = client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A4"})
+    limited = client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "B1"})
     assert 1 <= int(limited["Retry-After"]) <= 60
-    assert ShowSeat.objects.get(showtime=showtime, code="A4").status == SeatStatus.AVAILABLE
-    assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A4"}).status_code == 200  # another buyer
+    assert ShowSeat.objects.get(showtime=showtime, code="B1").status == SeatStatus.AVAILABLE
+    assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "B1"}).status_code == 200  # another buyer
 
 
 def test_holds_per_ip_are_limited(showtime, settings):
@@ -69,3 +72,48 @@ def test_forwarded_for_is_trusted_only_when_configured(showtime, settings):
     assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A2"}, **spoof).status_code == 429
     settings.TRUSTED_PROXY_COUNT = 1
     assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A2"}, **spoof).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:a:b:1:2:3:4", "2001:db8:a:b::"),
+        ("2001:DB8:A:B::FFFF", "2001:db8:a:b::"),
+        ("2001:db8:a:c::1", "2001:db8:a:c::"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("fe80::1%eth0", "fe80::"),
+        ("not-an-address", ""),
+        ("", ""),
+    ],
+)
+def test_per_ip_limits_count_ipv4_as_is_and_ipv6_by_its_64(address, network):
+    assert network_of(address) == network
+
+
+def test_holds_per_ip_count_a_whole_ipv6_64_together(showtime, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (0, 2, 60)}
+    hold = f"/showtimes/{showtime.pk}/hold/"
+    assert hx(REMOTE_ADDR="2001:db8:1:2::1").post(hold, {"seat": "A1"}).status_code == 200
+    assert hx(REMOTE_ADDR="2001:db8:1:2:aaaa::2").post(hold, {"seat": "A2"}).status_code == 200
+    assert hx(REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:ffff").post(hold, {"seat": "A3"}).status_code == 429
+    assert hx(REMOTE_ADDR="2001:db8:1:3::1").post(hold, {"seat": "A3"}).status_code == 200
+
+
+def test_ipv4_mapped_ipv6_shares_the_ipv4_addresses_limit(showtime, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (0, 1, 60)}
+    hold = f"/showtimes/{showtime.pk}/hold/"
+    assert hx(REMOTE_ADDR="198.51.100.4").post(hold, {"seat": "A1"}).status_code == 200
+    assert hx(REMOTE_ADDR="::ffff:198.51.100.4").post(hold, {"seat": "A2"}).status_code == 429
+
+
+def test_open_orders_per_ip_count_a_whole_ipv6_64_together(showtime, settings):
+    settings.MAX_OPEN_ORDERS_PER_IP = 2
+    hold = f"/showtimes/{showtime.pk}/hold/"
+    for address, code in (("2001:db8:5:6::1", "A1"), ("2001:db8:5:6::2", "A2")):
+        assert hx(REMOTE_ADDR=address).post(hold, {"seat": code}).status_code == 200
+    assert sorted(Order.objects.values_list("client_ip", flat=True)) == ["2001:db8:5:6::", "2001:db8:5:6::"]
+    response = hx(REMOTE_ADDR="2001:db8:5:6:7::3").post(hold, {"seat": "A3"})
+    assert response.status_code == 429 and "Too many bookings" in response.content.decode()
+    assert hx(REMOTE_ADDR="2001:db8:5:7::1").post(hold, {"seat": "A3"}).status_code == 200
+    assert Order.objects.count() == 3

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
@@ -251,3 +253,25 @@ def test_sweep_runs_every_minute():
         moment = timezone.now().replace(minute=minute, second=0, microsecond=0)
         assert "sweep_expired_orders" in [task.name for task in HUEY.read_periodic(moment)]
     assert settings.HUEY["consumer"]["periodic"] is True
+
+
+def test_session_cleanup_removes_expired_rows_and_keeps_live_ones():
+    abandoned, live = SessionStore(), SessionStore()
+    abandoned["owner_token"], live["owner_token"] = "gone", "here"
+    abandoned.create()
+    live.create()
+    Session.objects.filter(pk=abandoned.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    tasks.clear_expired_sessions.call_local()
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
+
+
+def test_session_cleanup_runs_hourly():
+    moments = [
+        timezone.now().replace(hour=h, minute=m, second=0, microsecond=0) for h in (0, 13) for m in (0, 1, 30)
+    ]
+    runs = [
+        (t.hour, t.minute)
+        for t in moments
+        if "clear_expired_sessions" in [p.name for p in HUEY.read_periodic(t)]
+    ]
+    assert runs == [(0, 0), (13, 0)]

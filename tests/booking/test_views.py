@@ -1,14 +1,23 @@
 """The moviegoer endpoints through the Django test client, against real PostgreSQL."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission, User
+from django.contrib.sessions.models import Session
+from django.core import signing
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from booking.links import booking_token
 from booking.models import Order, SeatStatus, ShowSeat
+from booking.selectors import SEAT_MAP_MARKUP_VERSION, SEAT_MAP_SOURCES, markup_version
 from booking.services import Actor, seat_block, seat_hold
+from booking.views.public import BUYER_SIGNING_SALT
 
 
 class HtmxClient(Client):
@@ -214,3 +223,142 @@ def test_booking_page_needs_the_signed_link_and_shows_qr_codes(client, showtime)
     assert html.count("<svg") == 2
     for ticket in order.tickets.all():
         assert f'data-ticket="{ticket.code}"' in html
+
+
+def buyer_field(html: str) -> str:
+    return re.search(r'<input type="hidden" name="buyer" value="([^"]+)">', html).group(1)
+
+
+def test_viewing_a_seat_map_writes_no_session(client, htmx, showtime):
+    page = client.get(url(showtime))
+    poll = htmx.get(url(showtime, "seats"))
+    assert (page.status_code, poll.status_code) == (200, 200)
+    assert Session.objects.count() == 0
+    assert settings.SESSION_COOKIE_NAME not in page.cookies | poll.cookies
+    assert signing.loads(buyer_field(page.content.decode()), salt=BUYER_SIGNING_SALT)
+
+
+def test_the_seat_map_page_is_never_shared_by_caches(client, showtime):
+    # It carries a buyer token of its own: a shared cache would hand one basket to everyone.
+    directives = {d.strip() for d in client.get(url(showtime))["Cache-Control"].split(",")}
+    assert directives == {"private", "no-cache"}
+
+
+def test_the_first_hold_adopts_the_pages_buyer_token(client, showtime):
+    token = buyer_field(client.get(url(showtime)).content.decode())
+    assert HtmxClient().post(url(showtime, "hold"), {"seat": "A1", "buyer": token}).status_code == 200
+    order = Order.objects.get()
+    assert order.owner_token == signing.loads(token, salt=BUYER_SIGNING_SALT)
+    assert [s.get_decoded()["owner_token"] for s in Session.objects.all()] == [order.owner_token]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_clicks_before_the_cookie_came_back_share_one_basket(showtime):
+    """A double click on two seats: both requests leave before either's session cookie is back,
+    so neither has a session; both carry the page's buyer token."""
+    token = buyer_field(Client().get(url(showtime)).content.decode())
+    barrier = threading.Barrier(2)
+    statuses = {}
+
+    def click(code):
+        browser = HtmxClient()  # no session cookie yet
+        try:
+            barrier.wait(5)
+            statuses[code] = browser.post(url(showtime, "hold"), {"seat": code, "buyer": token}).status_code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click, args=(code,)) for code in ("A1", "A2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == {"A1": 200, "A2": 200}
+    order = Order.objects.get()
+    assert order.seat_codes == ["A1", "A2"]
+    assert ShowSeat.objects.filter(showtime=showtime, order=order, status=SeatStatus.HELD).count() == 2
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["not-signed", signing.dumps("someone-elses-token"), "0123456789abcdef0123456789abcdef:AAAA"],
+)
+def test_a_forged_buyer_token_is_400_and_changes_nothing(htmx, showtime, forged):
+    response = htmx.post(url(showtime, "hold"), {"seat": "A1", "buyer": forged})
+    assert response.status_code == 400
+    assert "reload it" in response.content.decode()
+    assert not Order.objects.exists() and Session.objects.count() == 0
+    assert state(showtime, "A1") == SeatStatus.AVAILABLE
+
+
+def test_a_session_keeps_its_own_buyer_token_whatever_the_page_posts(client, htmx, showtime):
+    htmx.post(url(showtime, "hold"), {"seat": "A1"})
+    someone_else = buyer_field(client.get(url(showtime)).content.decode())
+    assert htmx.post(url(showtime, "hold"), {"seat": "A2", "buyer": someone_else}).status_code == 200
+    assert Order.objects.get().seat_codes == ["A1", "A2"]
+
+
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [
+        ('"not-it", {etag}', 304),
+        ("W/{etag}", 304),
+        ('"not-it", W/{etag}', 304),
+        ("*", 304),
+        ('"not-it"', 200),
+        ('W/"not-it"', 200),
+    ],
+)
+def test_poll_if_none_match_lists_weak_tags_and_star(htmx, showtime, if_none_match, status):
+    etag = htmx.get(url(showtime, "seats"))["ETag"]
+    response = htmx.get(url(showtime, "seats"), headers={"If-None-Match": if_none_match.format(etag=etag)})
+    assert response.status_code == status
+    assert (response["ETag"], response["Cache-Control"]) == (etag, "no-cache")
+    assert has_vary(response, "Cookie") and not has_vary(response, "HX-Request")
+
+
+def test_markup_version_follows_the_sources_that_draw_the_map():
+    template, code = b"<div data-seat>", b"def seat_button(): ..."
+    assert markup_version((template, code)) == markup_version((template, code))
+    assert markup_version((template + b" ", code)) != markup_version((template, code))
+    assert markup_version((template, code + b"\n")) != markup_version((template, code))
+    assert markup_version((template + code, b"")) != markup_version((template, code))
+    sources = tuple(path.read_bytes() for path in SEAT_MAP_SOURCES)
+    assert markup_version(sources) == SEAT_MAP_MARKUP_VERSION
+
+
+@pytest.fixture
+def staff_client(db):
+    user = User.objects.create_user("desk", password="unused-here")
+    user.user_permissions.add(Permission.objects.get(codename="use_box_office"))
+    staff = Client()
+    staff.force_login(user)
+    return staff
+
+
+def test_responses_that_differ_for_htmx_vary_on_hx_request_and_only_those(client, showtime, staff_client):
+    order = seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="t", actor=Actor("test"))
+    varying = {
+        "hold": client.post(url(showtime, "hold"), {"seat": "A1"}),
+        "release": client.post(url(showtime, "release"), {"seat": "A1"}),
+        "checkout start": client.post(url(showtime, "checkout"), {"email": "a@example.com"}),
+        "checkout return": client.get(
+            f"/bookings/{order.reference}/return/?t={booking_token(order.reference)}"
+        ),
+        "box-office dashboard": staff_client.get("/box-office/"),
+        "box-office check-in": staff_client.get("/box-office/check-in/"),
+    }
+    same_for_htmx = {
+        "seat-map page": client.get(url(showtime)),
+        "seat-map partial": client.get(url(showtime, "seats")),
+        "now showing": client.get("/"),
+    }
+    assert {name: r.status_code < 400 for name, r in {**varying, **same_for_htmx}.items()} == dict.fromkeys(
+        {**varying, **same_for_htmx}, True
+    )
+    assert [name for name, r in varying.items() if not has_vary(r, "HX-Request")] == []
+    assert [name for name, r in same_for_htmx.items() if has_vary(r, "HX-Request")] == []
+
+
+def has_vary(response, header: str) -> bool:
+    return header.lower() in {v.strip().lower() for v in response.get("Vary", "").split(",")}

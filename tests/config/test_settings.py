@@ -1,0 +1,52 @@
+"""Settings read from the environment: config/settings.py imported in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps({
+    "proxy_ssl_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
+    "axes_failure_limit": settings.AXES_FAILURE_LIMIT,
+    "axes_cooloff_seconds": settings.AXES_COOLOFF_TIME.total_seconds(),
+}))
+"""
+
+
+def production_settings(tmp_path, **env) -> dict:
+    unset = ("TRUSTED_PROXY_COUNT", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES")
+    environ = {
+        **{k: v for k, v in os.environ.items() if k not in unset},
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "z" * 60,
+        "ALLOWED_HOSTS": "tickets.example.com",
+        "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
+        **env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("proxies", "header"),
+    [("0", None), ("1", ["HTTP_X_FORWARDED_PROTO", "https"]), ("2", ["HTTP_X_FORWARDED_PROTO", "https"])],
+)
+def test_forwarded_proto_is_trusted_only_behind_a_trusted_proxy(tmp_path, proxies, header):
+    assert production_settings(tmp_path, TRUSTED_PROXY_COUNT=proxies)["proxy_ssl_header"] == header
+
+
+def test_login_throttle_comes_from_the_environment(tmp_path):
+    defaults = production_settings(tmp_path)
+    assert (defaults["axes_failure_limit"], defaults["axes_cooloff_seconds"]) == (5, 15 * 60)
+    custom = production_settings(tmp_path, AXES_FAILURE_LIMIT="8", AXES_COOLOFF_MINUTES="45")
+    assert (custom["axes_failure_limit"], custom["axes_cooloff_seconds"]) == (8, 45 * 60)
