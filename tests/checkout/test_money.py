@@ -127,11 +127,10 @@ def test_checkout_racing_a_hold_sells_exactly_the_seats_paid_for(sim, big_showti
         assert (
             buyer.post(f"/showtimes/{big_showtime.pk}/hold/", {"seat": [f"{row}{seat}"]}).status_code == 302
         )
-        checkout, hold = at_once(
-            lambda b=buyer: b.post(f"/showtimes/{big_showtime.pk}/checkout/", {"email": "ann@example.com"}),
-            lambda b=clone(buyer): b.post(
-                f"/showtimes/{big_showtime.pk}/hold/", {"seat": [f"{row}{seat + 1}"]}
-            ),
+        second_seat = {"seat": [f"{row}{seat + 1}"]}
+        checkout, _hold = at_once(
+            partial(buyer.post, f"/showtimes/{big_showtime.pk}/checkout/", {"email": "ann@example.com"}),
+            partial(clone(buyer).post, f"/showtimes/{big_showtime.pk}/hold/", second_seat),
         )
         assert checkout.status_code == 302 and "/pay/" in checkout["Location"], n
         sim.complete(PAY_URL.search(checkout["Location"]).group(1), "paid")
