@@ -69,9 +69,9 @@ def _message() -> str:
 
 
 def outage_response(request: HttpRequest, kind: str) -> HttpResponse:
-    setattr(request, _MARK, kind)  # this line is the log of it: no "Service Unavailable" error too
+    setattr(request, _MARK, kind)  # so Django's "Service Unavailable" record is dropped: one line
     logger.warning("%s outage: %s %s answered 503", kind, request.method, request.path)
-    context = {"message": _message(), "retry_after": settings.OUTAGE_RETRY_AFTER_SECONDS}
+    context = {"message": _message()}
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": "unavailable", "detail": context["message"]}, status=503)
     elif request.headers.get("HX-Request") == "true":
