@@ -4,6 +4,7 @@ import logging
 from datetime import datetime
 from importlib import import_module
 
+import redis
 from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
@@ -33,8 +34,16 @@ def expire_order(order_id: int) -> None:
 
 
 def schedule_order_expiry(*, order_id: int, eta: datetime) -> None:
-    """Called after the hold's transaction commits, so the task never sees an unsaved order."""
-    expire_order.schedule(args=(order_id,), eta=eta, id=_expiry_task_id(order_id))
+    """Called after the hold's transaction commits, so the task never sees an unsaved order.
+
+    The hold has committed by then: a queue that is down must not turn it into an error
+    response. Lazy expiry frees the seats on time anyway, and the per-minute sweep expires the
+    order once the queue is back.
+    """
+    try:
+        expire_order.schedule(args=(order_id,), eta=eta, id=_expiry_task_id(order_id))
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        logger.warning("queue unreachable, expiry of order %s left to the sweep: %s", order_id, exc)
 
 
 def revoke_order_expiry(*, order_id: int) -> None:

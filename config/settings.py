@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it also sees a failure of a later middleware (the session save).
+    "config.outage.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -175,6 +177,8 @@ RATE_LIMITS = {
         env_int("RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1),
     ),
 }
+# What a database or Redis outage tells clients to wait before trying again (503 Retry-After).
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5, minimum=1)
 # How many reverse proxies in front of the app add X-Forwarded-For (0: use the peer address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 

@@ -174,15 +174,25 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         messages.error(request, error.message)
         response = render(request, "booking/showtime.html", _page(request, showtime, order=order))
         response.status_code = status
-        return response
+        return _with_retry_after(response, error)
 
     changed = _changed_codes(showtime, codes, error)
     context = _seat_map_context(showtime, order=order, codes=changed)
     context["changed"] = [context["states"][c] for c in changed if c in context["states"]]
     context["error"] = error
     response = render(request, "booking/showtime.html#seat-change", context, status=status)
+    return _with_retry_after(response, error)
+
+
+def _with_retry_after(response: HttpResponse, error: BookingError | None) -> HttpResponse:
+    """Every 503 and 429 says when to come back."""
     if isinstance(error, SeatsBusy):
-        response["Retry-After"] = "1"
+        response["Retry-After"] = "1"  # a lock wait: the other buyer's transaction is short
+    elif isinstance(error, TooManyOrders):
+        # The cap counts open holds, which end when paid, released or expired: nothing says
+        # which comes first, and waiting out a whole hold (HOLD_SECONDS) would be too long. The
+        # hold rate-limit window is the pace this client may ask again at anyway.
+        response["Retry-After"] = str(settings.RATE_LIMITS["hold"][2])
     return response
 
 

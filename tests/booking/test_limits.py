@@ -117,3 +117,14 @@ def test_open_orders_per_ip_count_a_whole_ipv6_64_together(showtime, settings):
     assert response.status_code == 429 and "Too many bookings" in response.content.decode()
     assert hx(REMOTE_ADDR="2001:db8:5:7::1").post(hold, {"seat": "A3"}).status_code == 200
     assert Order.objects.count() == 3
+
+
+def test_too_many_orders_says_when_to_retry(showtime, settings):
+    settings.MAX_OPEN_ORDERS_PER_IP = 1
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (0, 0, 45)}
+    assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A1"}).status_code == 200
+    with_js = hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A2"})
+    without_js = Client().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A2"})
+    assert (with_js.status_code, with_js["Retry-After"]) == (429, "45")
+    assert (without_js.status_code, without_js["Retry-After"]) == (429, "45")
+    assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
