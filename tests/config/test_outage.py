@@ -354,14 +354,12 @@ def test_redis_stopped_answers_503_and_the_same_hold_succeeds_after_restart(
     assert Order.objects.count() == 0
     assert LedgerEntry.objects.count() == ledger
     assert ShowSeat.objects.filter(showtime=showtime).exclude(status=SeatStatus.AVAILABLE).count() == 0
-    # A new visitor fails later, in the session save after the view: the same answer.
+    # A new visitor can still read the seat map: a page view writes no session and needs no Redis.
     page = Browser(server.url).request(f"/showtimes/{showtime.pk}/")
-    assert (page.status, page.headers["Retry-After"]) == (503, "7")
-    assert "<title>Temporarily unavailable · SeatLock</title>" in page.body
+    assert page.status == 200 and 'data-seat="A1"' in page.body
     log = server.output()
-    assert log.count("outage: ") == 2
+    assert log.count("outage: ") == 1
     assert f"redis outage: POST /showtimes/{showtime.pk}/hold/ answered 503" in log
-    assert f"redis outage: GET /showtimes/{showtime.pk}/ answered 503" in log
     assert "Internal Server Error" not in log and "Service Unavailable" not in log
 
     redis_server.start()
