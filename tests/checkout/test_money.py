@@ -348,3 +348,18 @@ def test_a_payment_completing_after_the_showtime_started_is_refunded(sim, showti
     assert order.status == OrderStatus.REFUNDED
     assert ShowSeat.objects.get(showtime=showtime, code="A1").status == SeatStatus.AVAILABLE
     assert_money_invariant(sim, order)
+
+
+def test_checkout_when_stripe_is_down_thaws_the_basket_and_says_why(sim, showtime):
+    buyer = Client()
+    buyer.post(f"/showtimes/{showtime.pk}/hold/", {"seat": ["A1"]})
+    sim.configure(api_outage=True)
+    response = buyer.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "ann@example.com"}, follow=True)
+    assert "Payment is unavailable right now; your seats stay held." in response.content.decode()
+    order = Order.objects.get(showtime=showtime)
+    assert order.status == OrderStatus.HOLDING
+    assert order.basket_version == 2  # the frozen version is never reused for the next attempt
+    sim.configure(api_outage=False)
+    again = buyer.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "ann@example.com"})
+    assert "/pay/" in again["Location"]
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAYING
