@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from booking import hooks, services
@@ -166,6 +166,27 @@ class Side:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=operations)
+# Every rare path at least once, whatever the generated examples reach.
+@example(
+    ops=[
+        ("hold", 0, ["A1", "A2"]),
+        ("hold", 1, ["B1"]),  # refused: owner 0 has the open order of their shared address
+        ("hold", 2, ["B1"]),
+        ("time", 16),
+        ("hold", 2, ["A1"]),  # lazy expiry of owner 2's order; takes over owner 0's lapsed hold
+        ("hold", 0, ["A3"]),  # lazy expiry of owner 0's order, then a new one
+        ("pay", 0),
+        ("time", 16),
+        ("stripe_says_paid", True),
+        ("hold", 0, ["B2"]),  # its payment page cannot be closed: paid at Stripe
+        ("stripe_says_paid", False),
+        ("hold", 0, ["B2"]),  # closed, then expired and replaced
+        ("hold", 0, ["A1", "A2", "B3", "C1"]),  # five more seats than the basket's one: over the cap
+        ("hold", 0, ["B2"]),  # nothing new
+        ("release_held", 0, 1),
+        ("release", 2, ["B1", "B2"]),
+    ]
+)
 def test_function_and_reference_agree_on_every_outcome_and_the_final_state(
     ops, make_showtime, monkeypatch, settings
 ):
