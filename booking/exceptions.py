@@ -13,6 +13,11 @@ def _seat_list(seats: Iterable[str]) -> str:
 class BookingError(Exception):
     """Base class; `message` is safe to show to the customer."""
 
+    # Set by a service that read the owner's open order before refusing (`order` is it, or None
+    # when there was none): the caller can redraw the basket without reading it again.
+    order_seen = False
+    order = None
+
     def __init__(self, message: str, *, seats: Iterable[str] = ()):
         super().__init__(message)
         self.message = message

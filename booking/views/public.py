@@ -156,15 +156,20 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
                 owner_token=token,
                 actor=actor,
                 client_ip=client_network(request),
+                showtime=showtime,
             )
         else:
             order = services.seat_release(
-                showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor
+                showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor, showtime=showtime
             )
     except BookingError as exc:
         status, error = ERROR_STATUS.get(type(exc), 400), exc
     if error is not None:
-        order = selectors.open_order(showtime_id=showtime.pk, owner_token=token)
+        order = (
+            error.order
+            if error.order_seen
+            else selectors.open_order(showtime_id=showtime.pk, owner_token=token)
+        )
     _remember_order(request, showtime, order)
 
     if not request.htmx:

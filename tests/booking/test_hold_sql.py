@@ -1,0 +1,337 @@
+"""The hold and release database functions (migration 0007) against their Python reference.
+
+The same generated operations run on two identical fresh showtimes, one through
+`seat_hold`/`seat_release` (one call of a PL/pgSQL function each) and one through
+`hold_reference`/`release_reference` (the ORM version): every outcome and the final seats,
+orders and ledger must be the same. Then the price of the hot path in SQL statements.
+"""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from booking import hooks, services
+from booking.exceptions import BookingError, HoldLimitReached, OrderAtPayment, SeatUnavailable
+from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
+from booking.services import Actor
+from booking.services.holds_reference import hold_reference, release_reference
+from tests.booking.test_views import HtmxClient, url
+from tests.fixtures import grid_layout
+
+# A couple pair (C1/C2) so that partners are added; three rows of three otherwise.
+LAYOUT = {
+    "zones": {"standard": {"label": "Standard"}, "vip": {"label": "VIP"}},
+    "rows": [
+        *grid_layout("AB", 3)["rows"],
+        {
+            "label": "C",
+            "zone": "vip",
+            "seats": [
+                {"number": 1, "col": 0, "kind": "couple-left"},
+                {"number": 2, "col": 1, "kind": "couple-right"},
+                {"number": 3, "col": 2},
+            ],
+        },
+    ],
+}
+CODES = ["A1", "A2", "A3", "B1", "B2", "B3", "C1", "C2", "C3"]
+OWNERS = 3
+_runs = itertools.count()
+
+seat_sets = st.lists(st.sampled_from(CODES), min_size=1, max_size=3)
+owners = st.integers(0, OWNERS - 1)
+holds = st.tuples(st.just("hold"), owners, seat_sets)
+releases = st.tuples(st.just("release"), owners, st.lists(st.sampled_from(CODES), min_size=1, max_size=2))
+time_passes = st.tuples(st.just("time"), st.integers(1, 12))  # minutes; a hold lasts 15
+# Weighted by repetition (one_of picks its branches evenly): mostly holds, the rest often enough
+# to reach lapsed takeovers, lazy expiry, orders at payment and the caps in most examples.
+operations = st.lists(
+    st.one_of(
+        holds,
+        holds,
+        holds,
+        holds,
+        releases,
+        st.tuples(st.just("release_held"), owners, st.integers(1, 3)),  # some of the owner's basket
+        time_passes,
+        time_passes,
+        st.tuples(st.just("pay"), owners),
+        st.tuples(st.just("unpay"), owners),
+        st.tuples(st.just("stripe_says_paid"), st.booleans()),  # what closing a payment page answers
+    ),
+    min_size=12,
+    max_size=30,
+)
+
+
+class Side:
+    """One showtime and the hold/release implementation under test on it."""
+
+    def __init__(self, showtime, *, hold, release, network):
+        self.showtime = showtime
+        self.hold_impl = hold
+        self.release_impl = release
+        self.tokens = [f"owner-{i}" for i in range(OWNERS)]
+        # Owners 0 and 1 share an address, owner 2 has one of its own; each side has its own
+        # addresses, so the per-IP cap counts this side's orders only.
+        self.ips = [f"{network}.1", f"{network}.1", f"{network}.2"]
+
+    def run(self, op, now):
+        kind = op[0]
+        try:
+            if kind == "hold":
+                order = self.hold_impl(
+                    showtime_id=self.showtime.pk,
+                    codes=op[2],
+                    owner_token=self.tokens[op[1]],
+                    actor=Actor.session(self.tokens[op[1]]),
+                    client_ip=self.ips[op[1]],
+                    now=now,
+                )
+            elif kind == "release":
+                order = self.release_impl(
+                    showtime_id=self.showtime.pk,
+                    codes=op[2],
+                    owner_token=self.tokens[op[1]],
+                    actor=Actor.session(self.tokens[op[1]]),
+                    now=now,
+                )
+            elif kind in ("pay", "unpay"):
+                order = self.open_order(op[1])
+                if order is None:
+                    return "no order"
+                if kind == "pay":
+                    order = services.order_mark_paying(
+                        order_id=order.pk, email="a@example.com", actor=Actor("test"), now=now
+                    )
+                else:
+                    order = services.order_resume_holding(order_id=order.pk, actor=Actor("test"), now=now)
+            else:
+                return None
+        except BookingError as exc:
+            return type(exc).__name__, exc.seats
+        order.refresh_from_db()  # what the caller got back is what the database has
+        return order.seat_codes, order.total, order.status, order.basket_version, self.owner(order)
+
+    def open_order(self, owner: int) -> Order | None:
+        return Order.objects.filter(
+            showtime=self.showtime, owner_token=self.tokens[owner], status__in=["holding", "paying"]
+        ).first()
+
+    def owner(self, order: Order | None) -> int | None:
+        return None if order is None else self.tokens.index(order.owner_token)
+
+    def state(self):
+        """Everything the two implementations write, with ids mapped to owners and ordinals."""
+        orders = list(Order.objects.filter(showtime=self.showtime).order_by("pk"))
+        ordinal = {o.pk: i for i, o in enumerate(orders)}
+        seats = [
+            (s.code, s.status, ordinal.get(s.order_id), s.held_until, s.version)
+            for s in ShowSeat.objects.filter(showtime=self.showtime).order_by("pk")
+        ]
+        order_rows = [
+            (
+                self.owner(o),
+                o.status,
+                o.seat_codes,
+                o.total,
+                o.basket_version,
+                o.expires_at,
+                o.status_reason,
+                o.channel,
+                o.currency,
+                self.ips.index(o.client_ip),
+            )
+            for o in orders
+        ]
+        ledger = []
+        for e in LedgerEntry.objects.filter(showtime=self.showtime).order_by("created_at", "pk"):
+            data = dict(e.data)
+            if "lapsed_from_orders" in data:
+                data["lapsed_from_orders"] = {c: ordinal[o] for c, o in data["lapsed_from_orders"].items()}
+            ledger.append((e.actor, e.action, ordinal.get(e.order_id), e.seats, e.reason, data))
+        return seats, order_rows, ledger
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=operations)
+# Every rare path at least once, whatever the generated examples reach.
+@example(
+    ops=[
+        ("hold", 0, ["A1", "A2"]),
+        ("hold", 1, ["B1"]),  # refused: owner 0 has the open order of their shared address
+        ("hold", 2, ["B1"]),
+        ("time", 16),
+        ("hold", 2, ["A1"]),  # lazy expiry of owner 2's order; takes over owner 0's lapsed hold
+        ("hold", 0, ["A3"]),  # lazy expiry of owner 0's order, then a new one
+        ("pay", 0),
+        ("time", 16),
+        ("stripe_says_paid", True),
+        ("hold", 0, ["B2"]),  # its payment page cannot be closed: paid at Stripe
+        ("stripe_says_paid", False),
+        ("hold", 0, ["B2"]),  # closed, then expired and replaced
+        ("hold", 0, ["A1", "A2", "B3", "C1"]),  # five more seats than the basket's one: over the cap
+        ("hold", 0, ["B2"]),  # nothing new
+        ("release_held", 0, 1),
+        ("release", 2, ["B1", "B2"]),
+    ]
+)
+def test_function_and_reference_agree_on_every_outcome_and_the_final_state(
+    ops, make_showtime, monkeypatch, settings
+):
+    settings.HOLD_SECONDS = 15 * 60
+    settings.MAX_SEATS_PER_ORDER = 4
+    settings.MAX_OPEN_ORDERS_PER_IP = 1  # owners 0 and 1 share an address: one open order there
+    stripe_says_paid = False
+
+    def close(order_id: int) -> bool:
+        event(f"payment page closed, paid at Stripe: {stripe_says_paid}")
+        return not stripe_says_paid
+
+    monkeypatch.setattr(hooks, "_payment_closer", close)
+    run = next(_runs)
+    prices = {"standard": 1000, "vip": 1500}
+    sql = Side(
+        make_showtime(LAYOUT, prices=prices),
+        hold=services.seat_hold,
+        release=services.seat_release,
+        network=f"10.{run % 250}.{run // 250}",
+    )
+    reference = Side(
+        make_showtime(LAYOUT, prices=prices),
+        hold=hold_reference,
+        release=release_reference,
+        network=f"10.{run % 250}.{run // 250 + 100}",
+    )
+    now = timezone.now()
+    for op in ops:
+        if op[0] == "release_held":  # the same seats on both sides: those the owner holds here
+            order = sql.open_order(op[1])
+            op = ("release", op[1], order.seat_codes[: op[2]] if order and order.seat_codes else ["A1"])
+        if op[0] == "time":
+            now += timedelta(minutes=op[1])
+        if op[0] == "stripe_says_paid":
+            stripe_says_paid = op[1]
+        outcome = sql.run(op, now)
+        assert outcome == reference.run(op, now), op
+        if op[0] in ("hold", "release"):  # --hypothesis-show-statistics shows what was reached
+            event(f"{op[0]}: {outcome[0] if isinstance(outcome[0], str) else outcome[2]}")
+    final = sql.state()
+    assert final == reference.state()
+    for reason in {entry[4] for entry in final[2]} - {""}:
+        event(f"ledger: {reason}")
+
+
+def _hold(showtime, codes, owner="buyer", *, preloaded=None, now=None):
+    return services.seat_hold(
+        showtime_id=showtime.pk,
+        codes=codes,
+        owner_token=owner,
+        actor=Actor.session(owner),
+        now=now,
+        showtime=preloaded,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_a_refusal_and_a_release_are_one_statement_each(showtime):
+    """In autocommit mode, as in a request: no BEGIN, SAVEPOINT or COMMIT around the call."""
+    _hold(showtime, ["A1"], owner="other")  # the geometry is cached from here on
+    with CaptureQueriesContext(connection) as queries:
+        order = _hold(showtime, ["A2"], preloaded=showtime)
+    assert len(queries.captured_queries) == 1
+    assert (order.status, order.seat_codes, order.basket_version) == (OrderStatus.HOLDING, ["A2"], 1)
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(SeatUnavailable) as refused:
+        _hold(showtime, ["A1", "A3"], preloaded=showtime)
+    assert len(queries.captured_queries) == 1
+    assert refused.value.seats == ("A1",)
+    assert refused.value.order_seen and refused.value.order.pk == order.pk
+
+    with CaptureQueriesContext(connection) as queries:
+        order = services.seat_release(
+            showtime_id=showtime.pk, codes=["A2"], owner_token="buyer", actor=Actor("t"), showtime=showtime
+        )
+    assert len(queries.captured_queries) == 1
+    assert (order.seat_codes, order.total, order.basket_version) == ([], 0, 2)
+    assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_and_a_409_through_the_htmx_view_cost_four_statements(showtime, django_assert_max_num_queries):
+    buyer, other = HtmxClient(), HtmxClient()
+    assert buyer.post(url(showtime, "hold"), {"seat": ["A1"]}).status_code == 200  # session and order
+    assert other.post(url(showtime, "hold"), {"seat": ["B1"]}).status_code == 200
+    # Exactly 4 each today: the session, the showtime (with its hall), the hold function, and
+    # the changed seats' states for the fragments (the 409 reuses the order the refusal saw).
+    with django_assert_max_num_queries(4):
+        assert buyer.post(url(showtime, "hold"), {"seat": ["A2"]}).status_code == 200
+    with django_assert_max_num_queries(4):
+        assert buyer.post(url(showtime, "hold"), {"seat": ["B1"]}).status_code == 409
+    assert Order.objects.get(owner_token=buyer.session["owner_token"]).seat_codes == ["A1", "A2"]
+
+
+@pytest.mark.django_db
+def test_a_refusal_after_a_lazy_expiry_undoes_the_expiry_too(showtime, settings):
+    """The lapsed order is expired inside the call; a refusal later in it rolls that back, as
+    the reference's transaction does, and leaves the caller's transaction usable."""
+    settings.HOLD_SECONDS = 60
+    now = timezone.now()
+    lapsed = _hold(showtime, ["A1"], now=now)
+    _hold(showtime, ["B1"], owner="other", now=now + timedelta(minutes=2))
+    with pytest.raises(SeatUnavailable):
+        _hold(showtime, ["A2", "B1"], now=now + timedelta(minutes=2))
+    lapsed.refresh_from_db()
+    assert lapsed.status == OrderStatus.HOLDING
+    assert ShowSeat.objects.get(showtime=showtime, code="A1").order_id == lapsed.pk
+    assert not LedgerEntry.objects.filter(order=lapsed, action="order.expire").exists()
+
+
+@pytest.mark.django_db
+def test_a_lapsed_order_at_payment_is_closed_at_stripe_then_expired(showtime, settings, monkeypatch):
+    settings.HOLD_SECONDS = 60
+    closed = []
+    monkeypatch.setattr(hooks, "_payment_closer", lambda order_id: closed.append(order_id) or True)
+    now = timezone.now()
+    first = _hold(showtime, ["A1"], now=now)
+    services.order_mark_paying(order_id=first.pk, email="a@example.com", actor=Actor("t"), now=now)
+    second = _hold(showtime, ["A2"], now=now + timedelta(minutes=2))
+    first.refresh_from_db()
+    assert closed == [first.pk]
+    assert (first.status, second.seat_codes) == (OrderStatus.EXPIRED, ["A2"])
+    assert ShowSeat.objects.get(showtime=showtime, code="A1").status == SeatStatus.AVAILABLE
+
+
+@pytest.mark.django_db
+def test_a_lapsed_order_paid_at_stripe_keeps_its_seats(showtime, settings, monkeypatch):
+    settings.HOLD_SECONDS = 60
+    monkeypatch.setattr(hooks, "_payment_closer", lambda order_id: False)
+    now = timezone.now()
+    first = _hold(showtime, ["A1"], now=now)
+    services.order_mark_paying(order_id=first.pk, email="a@example.com", actor=Actor("t"), now=now)
+    with pytest.raises(OrderAtPayment):
+        _hold(showtime, ["A2"], now=now + timedelta(minutes=2))
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PAYING
+    assert ShowSeat.objects.get(showtime=showtime, code="A1").order_id == first.pk
+
+
+@pytest.mark.django_db
+def test_the_cap_counts_the_basket_and_the_new_seats(showtime, settings):
+    settings.MAX_SEATS_PER_ORDER = 3
+    _hold(showtime, ["A1", "A2"])
+    with pytest.raises(HoldLimitReached) as refused:
+        _hold(showtime, ["A2", "A3", "A4"])
+    assert refused.value.seats == ("A2", "A3", "A4")
+    assert list(Order.objects.get(owner_token="buyer").seat_codes) == ["A1", "A2"]
