@@ -50,6 +50,7 @@ def test_every_seat_has_its_code_state_and_whole_accessible_name(request, fixtur
     viewer = HtmxClient()
     assert viewer.post(url(showtime, "hold"), {"seat": "B3"}).status_code == 200
     html = viewer.get(url(showtime)).content.decode()
+    assert "{#" not in html
     geometry = showtime.hall.geometry
     labels = {zone.key: zone.label for zone in geometry.zones}
     order_id = ShowSeat.objects.get(showtime=showtime, code="B3").order_id
