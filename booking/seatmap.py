@@ -12,11 +12,11 @@ form without JavaScript and an accessible name allow (about 97 bytes, a third of
 - The state is `data-state` (styled by attribute); zone and kind are short classes, the zone
   on the row when the whole row shares it.
 - The accessible name, "Row F, seat 12, Standard, €13.90, available", is joined by
-  `aria-labelledby` from three hidden phrases drawn once per map: one per row (id `F`), one
-  per seat number (id `12`), one per zone, kind and state with its price (id `a`, `h1w` ...:
-  state letter, zone index unless 0, kind letter unless regular). A hidden element still
-  names what points at it. Ids cannot clash: rows are upper case, numbers digits, the rest
-  lower case.
+  `aria-labelledby` from three hidden phrases drawn once with the page, outside the polled
+  partial (`seat_names`): one per row (id `F`), one per seat number (id `12`), one per zone,
+  kind and state with its price (id `a`, `h1w` ...: state letter, zone index unless 0, kind
+  letter unless regular). A hidden element still names what points at it. Ids cannot clash:
+  rows are upper case, numbers digits, the rest lower case.
 - No seat has an id: a response replaces a seat by `hx-swap-oob="outerHTML:[data-seat=F12]"`.
 
 Phrases are drawn for every state of every (zone, kind) of the hall, so a seat swapped in later
