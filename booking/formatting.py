@@ -26,14 +26,35 @@ def money(cents: int, currency: str) -> str:
     return f"{SYMBOLS.get(currency.lower(), currency.upper() + ' ')}{amount}"
 
 
-def seat_label(seat, view, zone_label: str, currency: str) -> str:
-    """The accessible name of a seat button: "Row F, seat 12, VIP, €12.50, available"."""
-    parts = [_("Row %(row)s, seat %(number)s") % {"row": seat.row, "number": seat.number}, str(zone_label)]
-    if seat.kind in KIND_LABELS:
-        parts.append(str(KIND_LABELS[seat.kind]))
-    parts.append(money(view.price, currency))
-    parts.append(str(STATE_LABELS.get(view.state, view.state)))
+def row_phrase(row: str) -> str:
+    """The first part of a seat's accessible name, drawn once per row of the map: "Row F"."""
+    return _("Row %(row)s") % {"row": row}
+
+
+def number_phrase(number: int) -> str:
+    """The second part, drawn once per seat number of the map: "seat 12"."""
+    return _("seat %(number)s") % {"number": number}
+
+
+def category_phrase(zone_label: str, kind: str, price: int, currency: str, state: str) -> str:
+    """The rest, drawn once per (zone, kind, price, state): "VIP, couple seat, €15.50, available"."""
+    parts = [str(zone_label)]
+    if kind in KIND_LABELS:
+        parts.append(str(KIND_LABELS[kind]))
+    parts.append(money(price, currency))
+    parts.append(str(STATE_LABELS.get(state, state)))
     return ", ".join(parts)
+
+
+def seat_label(seat, view, zone_label: str, currency: str) -> str:
+    """A seat's whole accessible name: "Row F, seat 12, VIP, €12.50, available"."""
+    return ", ".join(
+        [
+            row_phrase(seat.row),
+            number_phrase(seat.number),
+            category_phrase(zone_label, seat.kind, view.price, currency, view.state),
+        ]
+    )
 
 
 def state_label(state: str) -> str:

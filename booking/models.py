@@ -100,9 +100,13 @@ class ShowSeat(models.Model):
     block_reason = models.CharField(max_length=200, blank=True)
     # Bumped on every change; the sum over a showtime is the seat map's ETag (see selectors).
     version = models.PositiveIntegerField(default=0)
+    # The last transaction that wrote the row, set by a trigger (migration 0008): what a seat
+    # map poll asks for when it wants only the seats changed since its last read.
+    changed_txid = models.BigIntegerField(db_default=0, editable=False)
 
     class Meta:
         ordering = ["showtime", "id"]
+        indexes = [models.Index(fields=["showtime", "changed_txid"], name="showseat_changed")]
         constraints = [
             models.UniqueConstraint(fields=["showtime", "code"], name="showseat_unique_code"),
             models.CheckConstraint(

@@ -1,61 +1,206 @@
 """The seat map's markup, built in Python: one template include per seat cost more than the
-whole hold transaction (see docs/benchmarks.md), and the map is the hot path of polling."""
+whole hold transaction (see docs/benchmarks.md), and the map is the hot path of polling.
+
+Every poll of a full map sends every seat, so a seat is as short as DESIGN.md's contract, the
+form without JavaScript and an accessible name allow (about 97 bytes, a third of what it was):
+
+    <button name=seat value=F12 data-seat=F12 data-state=available aria-labelledby="F 12 a">12</button>
+
+- A seat is a submit button of the seat form: without JavaScript the click posts `seat=F12`;
+  with it, seatmap.js posts the same button through htmx. An own seat posts to the release
+  URL (`formaction`); a taken seat is `type=button aria-disabled=true` and posts nothing.
+- The state is `data-state` (styled by attribute); zone and kind are short classes, the zone
+  on the row when the whole row shares it.
+- The accessible name, "Row F, seat 12, Standard, €13.90, available", is joined by
+  `aria-labelledby` from three hidden phrases drawn once with the page, outside the polled
+  partial (`seat_names`): one per row (id `F`), one per seat number (id `12`), one per zone,
+  kind and state with its price (id `a`, `h1w` ...: state letter, zone index unless 0, kind
+  letter unless regular). A hidden element still names what points at it. Ids cannot clash:
+  rows are upper case, numbers digits, the rest lower case.
+- No seat has an id: a response replaces a seat by `hx-swap-oob="outerHTML:[data-seat=F12]"`.
+
+Phrases are drawn for every state of every (zone, kind) of the hall, so a seat swapped in later
+(a hold response, a delta poll) always finds its name in the page.
+"""
+
+import collections
+import dataclasses
 
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from booking.formatting import seat_label
+from booking import formatting
+from halls.layout import HallGeometry
+
+STATE_LETTERS = {"available": "a", "held": "h", "mine": "m", "sold": "s", "blocked": "b"}
+KIND_CLASSES = {"wheelchair": "w", "companion": "c", "couple-left": "cl", "couple-right": "cr"}
+# Both halves of a couple seat have the same name.
+KIND_LETTERS = {"wheelchair": "w", "companion": "c", "couple-left": "p", "couple-right": "p"}
 
 
-def _button(seat, view, *, hold_url: str, release_url: str, label: str, oob: bool = False) -> str:
-    """One seat as a button: DESIGN.md's data-seat/data-state, an accessible name, htmx verbs."""
-    state = view.state
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Seat:
+    """What never changes about one seat's markup, computed once per hall geometry."""
+
+    code: str
+    head: str  # ' data-seat=F12 data-state='
+    tail: str  # class, then the row and number part of the name: ' aria-labelledby="F 12 '
+    category: str  # zone index and kind letter: '', '1', 'w', '1p'
+    end: str  # '">12</button>'
+
+
+@dataclasses.dataclass(frozen=True)
+class _Hall:
+    seats: dict[str, _Seat]
+    rows: tuple[tuple[str, str, tuple[_Seat | None, ...]], ...]  # (row open tag, row, cells)
+    categories: dict[str, tuple[str, str]]  # category -> (zone key, kind)
+    zone_index: dict[str, int]
+
+
+# Per process: a geometry is immutable and cached by its hall, so its markup parts are too.
+# Keyed by id() with the geometry kept alongside (hashing a geometry walks every seat).
+_HALLS: dict[int, tuple[HallGeometry, _Hall]] = {}
+
+
+def _hall(geometry: HallGeometry) -> _Hall:
+    entry = _HALLS.get(id(geometry))
+    if entry is None or entry[0] is not geometry:
+        if len(_HALLS) > 256:
+            _HALLS.clear()
+        entry = _HALLS[id(geometry)] = (geometry, _hall_parts(geometry))
+    return entry[1]
+
+
+def _zone_index(geometry: HallGeometry) -> dict[str, int]:
+    """Zones numbered by size, largest first: the largest needs no class and no id digit.
+    (Not by their order in the layout: a JSON column does not keep the order of its keys.)"""
+    counts = collections.Counter(seat.zone for seat in geometry.seats)
+    ranked = sorted(geometry.zones, key=lambda zone: (-counts[zone.key], zone.key))
+    return {zone.key: i for i, zone in enumerate(ranked)}
+
+
+def zone_class(geometry: HallGeometry, zone: str) -> str:
+    """The class of a zone's colour, for the legend: '', 'z1', 'z2' ..."""
+    index = _hall(geometry).zone_index.get(zone, 0)
+    return f"z{index}" if index else ""
+
+
+def _hall_parts(geometry: HallGeometry) -> _Hall:
+    zone_index = _zone_index(geometry)
+    seats: dict[str, _Seat] = {}
+    categories: dict[str, tuple[str, str]] = {}
+    rows = []
+    for label, cells in geometry.grid():
+        present = [seat for seat in cells if seat is not None]
+        zones = {seat.zone for seat in present}
+        row_zone = zone_index[zones.pop()] if len(zones) == 1 else 0
+        row_class = f" class=z{row_zone}" if row_zone else ""
+        parts = []
+        for seat in cells:
+            if seat is None:
+                parts.append(None)
+                continue
+            index = zone_index[seat.zone]
+            classes = [f"z{index}"] if index and index != row_zone else []
+            if seat.kind in KIND_CLASSES:
+                classes.append(KIND_CLASSES[seat.kind])
+            if len(classes) > 1:
+                class_attr = f' class="{" ".join(classes)}"'
+            else:
+                class_attr = f" class={classes[0]}" if classes else ""
+            category = (str(index) if index else "") + KIND_LETTERS.get(seat.kind, "")
+            categories.setdefault(category, (seat.zone, seat.kind))
+            # Codes, rows and kinds are validated identifiers (the layout schema): no escaping.
+            seats[seat.code] = part = _Seat(
+                code=seat.code,
+                head=f" data-seat={seat.code} data-state=",
+                tail=f'{class_attr} aria-labelledby="{seat.row} {seat.number} ',
+                category=category,
+                end=f'">{seat.number}</button>',
+            )
+            parts.append(part)
+        row_tag = f"<div{row_class} data-row={label}>" if present else "<div>"
+        rows.append((row_tag, label, tuple(parts)))
+    return _Hall(seats=seats, rows=tuple(rows), categories=categories, zone_index=zone_index)
+
+
+def _verbs(state: str, code: str, release_url: str) -> str:
+    if state == "available":
+        return f"<button name=seat value={code}"
     if state == "mine":
-        verbs = f'type="submit" formaction="{release_url}" hx-post="{release_url}" aria-pressed="true"'
-    elif state == "available":
-        verbs = f'type="submit" hx-post="{hold_url}" aria-pressed="false"'
-    else:
-        verbs = 'type="button" aria-disabled="true"'
-    if oob:
-        verbs += ' hx-swap-oob="true"'
-    # Codes, kinds, zones and states are validated identifiers (layout schema, TextChoices).
+        return f"<button name=seat value={code} formaction={release_url} aria-pressed=true"
+    return "<button type=button aria-disabled=true"
+
+
+def _seat(part: _Seat, state: str, release_url: str, oob: str = "") -> str:
     return (
-        f'<button {verbs} id="seat-{seat.code}" class="seat seat--{state} seat--{seat.kind} zone-{seat.zone}" '
-        f'name="seat" value="{seat.code}" data-seat="{seat.code}" data-state="{state}" hx-swap="none" '
-        f'aria-label="{escape(label)}">{seat.number}</button>'
+        f"{_verbs(state, part.code, release_url)}{oob}{part.head}{state}{part.tail}"
+        f"{STATE_LETTERS[state]}{part.category}{part.end}"
     )
 
 
-def _urls(showtime_id: int) -> dict:
-    return {
-        "hold_url": reverse("booking:hold", args=[showtime_id]),
-        "release_url": reverse("booking:release", args=[showtime_id]),
-    }
+def _release_url(showtime_id: int) -> str:
+    return reverse("booking:release", args=[showtime_id])
 
 
-def seat_button(
-    seat, view, *, showtime_id: int, zone_label: str, currency: str, oob: bool = False
-) -> SafeString:
-    label = seat_label(seat, view, zone_label, currency)
-    return mark_safe(_button(seat, view, label=label, oob=oob, **_urls(showtime_id)))  # noqa: S308
+def seat_names(geometry, states, *, zone_labels: dict, currency: str) -> SafeString:
+    """The hidden phrases the seats' names are joined from (see the module docstring).
+
+    Drawn once with the page, outside the polled partial: they depend only on the hall, the
+    prices and the language, none of which a poll can change.
+    """
+    hall = _hall(geometry)
+    # Paragraphs, whose end tag HTML lets us leave out: a few hundred bytes of every full map.
+    # Row labels are validated identifiers (the layout schema), numbers are ints.
+    spans = [f"<p id={row.label}>{escape(formatting.row_phrase(row.label))}," for row in geometry.rows]
+    for number in sorted({seat.number for seat in geometry.seats}):
+        spans.append(f"<p id={number}>{escape(formatting.number_phrase(number))},")
+    # A category's price is its seats' (showtime_create prices every seat of a zone alike).
+    prices = {}
+    for code, part in hall.seats.items():
+        view = states.get(code)
+        if view is not None:
+            prices.setdefault(part.category, view.price)
+    for category, (zone, kind) in hall.categories.items():
+        price = prices.get(category, 0)
+        for state, letter in STATE_LETTERS.items():
+            phrase = formatting.category_phrase(zone_labels[zone], kind, price, currency, state)
+            spans.append(f"<p id={letter}{category}>{escape(phrase)}")
+    return mark_safe(f"<div hidden id=seat-names>{''.join(spans)}</div>")  # noqa: S308
 
 
-def seat_grid(geometry, states, *, showtime_id: int, zone_labels: dict, currency: str) -> SafeString:
-    urls = _urls(showtime_id)
-    rows = []
-    for row_label, cells in geometry.grid():
-        label = f'<span class="row-label" aria-hidden="true">{escape(row_label)}</span>'
-        parts = ['<div class="seat-row">', label]
-        for seat in cells:
-            if seat is None:
-                parts.append('<span class="gap"></span>')
+def seat_grid(geometry, states, *, showtime_id: int) -> SafeString:
+    """The whole map: every seat in its state (named by the phrases of `seat_names`)."""
+    hall = _hall(geometry)
+    release_url = _release_url(showtime_id)
+    out = []
+    for row_tag, _label, cells in hall.rows:
+        out.append(row_tag)
+        for part in cells:
+            if part is None:
+                out.append("<i></i>")
             else:
-                view = states[seat.code]
-                name = seat_label(seat, view, zone_labels[seat.zone], currency)
-                parts.append(_button(seat, view, label=name, **urls))
-        parts += [label, "</div>"]
-        rows.append("".join(parts))
+                out.append(_seat(part, states[part.code].state, release_url))
+        out.append("</div>")
     group = escape(_("Seats, front row first"))
-    return mark_safe(f'<div class="seat-grid" role="group" aria-label="{group}">{"".join(rows)}</div>')  # noqa: S308
+    return mark_safe(f'<div class="seat-grid" role="group" aria-label="{group}">{"".join(out)}</div>')  # noqa: S308
+
+
+def seats_oob(geometry, views, *, showtime_id: int) -> SafeString:
+    """Seats that replace their namesakes in the page (hold responses, delta polls)."""
+    hall = _hall(geometry)
+    release_url = _release_url(showtime_id)
+    out = []
+    for view in views:
+        part = hall.seats.get(view.code)
+        if part is not None:
+            oob = f' hx-swap-oob="outerHTML:[data-seat={view.code}]"'
+            out.append(_seat(part, view.state, release_url, oob))
+    return mark_safe("".join(out))  # noqa: S308
+
+
+def seats_status(views) -> str:
+    """What a screen reader hears after a hold or release: "A1: held by you. A2: …"."""
+    return " ".join(f"{view.code}: {formatting.state_label(view.state)}." for view in views)

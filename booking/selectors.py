@@ -2,9 +2,12 @@
 
 import dataclasses
 import hashlib
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -48,32 +51,152 @@ class SeatView:
     zone: str
 
 
+def _seat_view(code, status, order_id, held_until, price, zone, *, viewer_order_id, now) -> SeatView:
+    """A seat as this viewer sees it; a hold whose time has passed reads as available (inv. 2)."""
+    if status == SeatStatus.HELD:
+        if held_until <= now:
+            status = SeatState.AVAILABLE
+        elif viewer_order_id is not None and order_id == viewer_order_id:
+            status = SeatState.MINE
+    return SeatView(code, status, price, zone)
+
+
 def seat_states(
     *, showtime_id: int, viewer_order_id: int | None, codes=None, now: datetime | None = None
 ) -> dict[str, SeatView]:
     """Every seat of the showtime as this viewer sees it, from one query; with `codes`, only
-    those seats and the viewer's own held seats (what a hold response re-renders).
-
-    A hold whose time has passed reads as available (invariant 2), whatever the tasks did.
-    """
+    those seats and the viewer's own held seats (what a hold response re-renders)."""
     now = now or timezone.now()
     seats = ShowSeat.objects.filter(showtime_id=showtime_id)
     if codes is not None:
         seats = seats.filter(Q(code__in=list(codes)) | Q(order_id=viewer_order_id, status=SeatStatus.HELD))
     rows = seats.values_list("code", "status", "order_id", "held_until", "price", "zone")
-    states = {}
-    for code, status, order_id, held_until, price, zone in rows:
-        if status == SeatStatus.HELD:
-            if held_until <= now:
-                state = SeatState.AVAILABLE
-            elif viewer_order_id is not None and order_id == viewer_order_id:
-                state = SeatState.MINE
-            else:
-                state = SeatState.HELD
-        else:
-            state = status
-        states[code] = SeatView(code, state, price, zone)
-    return states
+    return {row[0]: _seat_view(*row, viewer_order_id=viewer_order_id, now=now) for row in rows}
+
+
+# --- seat map polls: cursors and the change token ------------------------------------------
+
+# How long the cache may vouch for a showtime's token: a hold that lapses (no write, so no
+# commit clears the token) shows up on polls within this time.
+SEAT_MAP_TOKEN_SECONDS = 2
+# What a commit leaves in the token's place: equal to no token, and not replaced by a poll
+# (`cache.add`) before it expires, so a poll that read before the commit cannot vouch for it.
+SEAT_MAP_CHANGED = "changed"
+# A client further behind than this gets the whole map again.
+SEAT_MAP_DELTA_MAX_AGE = timedelta(minutes=10)
+SEAT_MAP_DELTA_MAX_SEATS = 100
+_TOKEN_RE = re.compile(r"^[0-9]+x[0-9]+$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def seat_map_token_key(showtime_id: int) -> str:
+    return f"seatmap:{showtime_id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class MapCursor:
+    """Where a client's copy of the map stands, handed to it with every map or delta.
+
+    - `xmin`: `pg_snapshot_xmin` of the read: every transaction below it had ended, so a
+      write that read did not see has a `changed_txid` at or above it;
+    - `at`: the `now` of the read: holds lapse without a write, so the next read also sends
+      the holds that lapsed after it;
+    - `token`: the showtime's change token at the read: the sum of its seats' versions (grows
+      with every committed change) and its count of lapsed holds. Equal tokens, equal maps.
+    """
+
+    xmin: int
+    at: datetime
+    token: str
+
+    def __str__(self) -> str:
+        micros = (self.at - _EPOCH) // timedelta(microseconds=1)
+        return f"{SEAT_MAP_MARKUP_VERSION}.{self.xmin}.{micros}.{self.token}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> "MapCursor | None":
+        """None for anything that is not a cursor of this markup version (then: a full map)."""
+        parts = (text or "").split(".")
+        if len(parts) != 4 or parts[0] != SEAT_MAP_MARKUP_VERSION or not _TOKEN_RE.match(parts[3]):
+            return None
+        if not (parts[1].isdigit() and parts[2].isdigit() and len(parts[1]) < 19 and len(parts[2]) < 19):
+            return None
+        return cls(int(parts[1]), _EPOCH + timedelta(microseconds=int(parts[2])), parts[3])
+
+
+@dataclasses.dataclass(frozen=True)
+class MapRead:
+    states: dict[str, SeatView]  # every seat, or those changed since the cursor read from
+    cursor: MapCursor
+    seats: int  # how many seats the showtime has (0: no such showtime)
+
+
+_MAP_SQL = """
+WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin),
+totals AS (
+    SELECT coalesce(sum(version), 0) AS versions,
+           count(*) FILTER (WHERE status = 'held' AND held_until <= %(now)s) AS lapsed,
+           count(*) AS seats
+    FROM booking_showseat WHERE showtime_id = %(showtime)s
+)
+SELECT snap.xmin, totals.versions, totals.lapsed, totals.seats,
+       s.code, s.status, s.order_id, s.held_until, s.price, s.zone
+FROM snap CROSS JOIN totals
+LEFT JOIN booking_showseat s ON s.showtime_id = %(showtime)s AND (
+    s.changed_txid >= %(xmin)s
+    OR (s.status = 'held' AND s.held_until <= %(now)s AND s.held_until > %(since)s)
+)
+ORDER BY s.id
+"""
+
+
+def seat_map_read(
+    *,
+    showtime_id: int,
+    viewer_order_id: int | None,
+    since: MapCursor | None = None,
+    now: datetime | None = None,
+) -> MapRead:
+    """The whole map (no `since`), or the seats changed since a cursor — written by a
+    transaction the cursor's read did not see, or a hold lapsed after it — with the new
+    cursor, from one statement (one snapshot: the rows, the totals and the xmin agree)."""
+    now = now or timezone.now()
+    params = {
+        "showtime": showtime_id,
+        "now": now,
+        "xmin": since.xmin if since else 0,
+        "since": since.at if since else now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_MAP_SQL, params)
+        rows = cursor.fetchall()
+    xmin, versions, lapsed, seats = rows[0][:4]
+    states = {
+        row[4]: _seat_view(*row[4:], viewer_order_id=viewer_order_id, now=now)
+        for row in rows
+        if row[4] is not None
+    }
+    return MapRead(states, MapCursor(xmin, now, f"{versions}x{lapsed}"), seats)
+
+
+def seat_map_too_far_behind(read: MapRead, since: MapCursor) -> bool:
+    """A delta would cost about what the map costs, or the cursor is not one we can trust."""
+    return (
+        len(read.states) > min(SEAT_MAP_DELTA_MAX_SEATS, read.seats // 3)
+        or read.cursor.at - since.at > SEAT_MAP_DELTA_MAX_AGE
+        or read.cursor.xmin < since.xmin  # from another database (a restore): start over
+    )
+
+
+def seat_map_token_cached(*, showtime_id: int) -> str | None:
+    """The showtime's token as a poll saw it at most SEAT_MAP_TOKEN_SECONDS ago, if no commit
+    has changed its seats since (a commit leaves SEAT_MAP_CHANGED instead)."""
+    return cache.get(seat_map_token_key(showtime_id))
+
+
+def seat_map_token_remember(*, showtime_id: int, token: str) -> None:
+    # `add`, not `set`: a commit's marker stays until it expires (see SEAT_MAP_CHANGED).
+    cache.add(seat_map_token_key(showtime_id), token, SEAT_MAP_TOKEN_SECONDS)
 
 
 def seat_map_etag(
@@ -173,14 +296,23 @@ class Basket:
 
 def seat_map(*, showtime, order: Order | None, codes=None) -> dict:
     """What any seat map draws: geometry, zone labels, seat states (all, or `codes` and the
-    viewer's own), the viewer's basket. Shared by the moviegoer's and the staff's map."""
+    viewer's own), the viewer's basket; the whole map also its poll cursor. Shared by the
+    moviegoer's and the staff's map."""
     geometry = showtime.hall.geometry
-    states = seat_states(showtime_id=showtime.pk, viewer_order_id=order.pk if order else None, codes=codes)
+    viewer_order_id = order.pk if order else None
+    cursor = None
+    if codes is None:
+        read = seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id)
+        states, cursor = read.states, read.cursor
+        seat_map_token_remember(showtime_id=showtime.pk, token=cursor.token)
+    else:
+        states = seat_states(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, codes=codes)
     return {
         "showtime": showtime,
         "geometry": geometry,
         "zone_labels": {zone.key: zone.label for zone in geometry.zones},
         "states": states,
+        "cursor": cursor,
         "order": order,
         "basket": basket(order=order, states=states),
     }

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -33,7 +34,7 @@ from booking.exceptions import (
     TooManyOrders,
 )
 from booking.models import OPEN_STATUSES, Channel, Order, Showtime, new_reference
-from booking.services.locking import Actor, seat_codes_parse
+from booking.services.locking import Actor, seat_codes_parse, seat_map_changed
 
 logger = logging.getLogger("booking.services.orders")  # the lazy expiry logs as the expiry does
 
@@ -61,8 +62,9 @@ class _PaymentMayBeOpen(Exception):
 
 
 def _changed(showtime_id: int) -> None:
-    """Seats of this showtime changed (the call has committed, or commits with the caller)."""
-    # seat-map cache invalidation (see locking.seat_map_changed)
+    """Seats of this showtime changed (the call has committed, or commits with the caller):
+    polls must look at the database again. In autocommit, on_commit runs at once."""
+    transaction.on_commit(partial(seat_map_changed, showtime_id), robust=True)
 
 
 _ORDER_FIELDS = Order._meta.concrete_fields

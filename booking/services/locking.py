@@ -10,15 +10,18 @@ import re
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 import psycopg.errors
 from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
 from booking.exceptions import InvalidSeat, SeatsBusy
 from booking.models import LedgerEntry, Order, SeatStatus, ShowSeat
+from booking.selectors import SEAT_MAP_CHANGED, SEAT_MAP_TOKEN_SECONDS, seat_map_token_key
 
 SEAT_CODE_RE = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 MAX_CODES_PER_REQUEST = 50
@@ -124,10 +127,20 @@ def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
     )
 
 
+def seat_map_changed(showtime_id: int) -> None:
+    """After a commit that changed seats: polls of this showtime must look at the database
+    again (they answer 304 without a query while the cache vouches for their token)."""
+    cache.set(seat_map_token_key(showtime_id), SEAT_MAP_CHANGED, SEAT_MAP_TOKEN_SECONDS)
+
+
 def seats_update(seats: Sequence[ShowSeat], **values) -> None:
     """Every seat change bumps the seat's version (the seat map's ETag is built from them)."""
     if seats:
         ShowSeat.objects.filter(pk__in=[s.pk for s in seats]).update(version=F("version") + 1, **values)
+        # Robust: the change is committed whatever the cache says; an unreachable cache only
+        # delays the polls by the token's lifetime (logged by Django).
+        for showtime_id in {s.showtime_id for s in seats}:
+            transaction.on_commit(partial(seat_map_changed, showtime_id), robust=True)
 
 
 def ledger_append(

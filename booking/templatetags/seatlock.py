@@ -9,6 +9,7 @@ register = template.Library()
 register.simple_tag(formatting.money, name="money")
 register.simple_tag(formatting.seat_label, name="seat_label")
 register.filter("state_label", formatting.state_label)
+register.filter("seats_status", seatmap.seats_status)
 
 
 @register.filter
@@ -17,19 +18,21 @@ def lookup(mapping, key):
 
 
 @register.simple_tag
-def seat_grid(geometry, states, showtime, zone_labels):
-    return seatmap.seat_grid(
-        geometry, states, showtime_id=showtime.pk, zone_labels=zone_labels, currency=showtime.currency
-    )
+def seat_grid(geometry, states, showtime):
+    return seatmap.seat_grid(geometry, states, showtime_id=showtime.pk)
 
 
 @register.simple_tag
-def seat_button(seat, view, showtime, zone_labels, oob=False):
-    return seatmap.seat_button(
-        seat,
-        view,
-        showtime_id=showtime.pk,
-        zone_label=zone_labels[seat.zone],
-        currency=showtime.currency,
-        oob=oob,
-    )
+def seat_names(geometry, states, showtime, zone_labels):
+    return seatmap.seat_names(geometry, states, zone_labels=zone_labels, currency=showtime.currency)
+
+
+@register.simple_tag
+def seats_oob(geometry, views, showtime):
+    """The changed seats of a hold response, in one call (no template work per seat)."""
+    return seatmap.seats_oob(geometry, views, showtime_id=showtime.pk)
+
+
+@register.simple_tag
+def zone_class(geometry, zone):
+    return seatmap.zone_class(geometry, zone)

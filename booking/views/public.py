@@ -5,10 +5,11 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition, require_GET, require_POST
 from django.views.decorators.vary import vary_on_cookie, vary_on_headers
 
@@ -111,6 +112,9 @@ def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> d
 
 
 @require_GET
+# Compressed although it carries secrets: BREACH needs request input reflected next to them,
+# and the page reflects none (an int path); its CSRF token is masked anew for every response.
+@gzip_page
 # The page carries a buyer token of its own: no shared cache may hand it to someone else.
 @cache_control(private=True, no_cache=True)
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
@@ -125,15 +129,44 @@ def _seat_map_etag(request: HttpRequest, showtime_id: int) -> str | None:
     )
 
 
-@require_GET
-@cache_control(no_cache=True)
-@vary_on_cookie
 @condition(etag_func=_seat_map_etag)
-def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
-    """The polled partial: a matching ETag costs one aggregate query and no rendering."""
+def _seat_map_full(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    """The whole partial; a matching ETag costs one aggregate query and no rendering."""
     showtime = _showtime(showtime_id)
     order = selectors.open_order(showtime_id=showtime_id, owner_token=_owner_token(request, create=False))
     return render(request, "booking/showtime.html#seat-map", _seat_map_context(showtime, order=order))
+
+
+@require_GET
+# The partial carries no secret (seat states anyone may see, no token): BREACH finds nothing.
+# GZip weakens the ETag (W/"…"); If-None-Match compares weakly, so 304s still match.
+@gzip_page
+@cache_control(no_cache=True)
+@vary_on_cookie
+def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    """The polled partial. A poll with the cursor of its last answer (`since`) gets 304 when
+    nothing changed (no query while the cache vouches for its token), else only the changed
+    seats as out-of-band swaps and a new cursor, or the whole map when too far behind."""
+    since = selectors.MapCursor.parse(request.GET.get("since"))
+    if since is None:
+        return _seat_map_full(request, showtime_id)
+    if selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
+        return HttpResponseNotModified()
+    showtime = _showtime(showtime_id)
+    read = selectors.seat_map_read(
+        showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk), since=since
+    )
+    selectors.seat_map_token_remember(showtime_id=showtime.pk, token=read.cursor.token)
+    if read.cursor.token == since.token:
+        return HttpResponseNotModified()
+    if selectors.seat_map_too_far_behind(read, since):
+        return _seat_map_full(request, showtime_id)
+    context = {"showtime": showtime, "geometry": showtime.hall.geometry, "cursor": read.cursor}
+    response = render(
+        request, "booking/showtime.html#seat-delta", {**context, "changed": read.states.values()}
+    )
+    response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
+    return response
 
 
 def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpResponse:

@@ -1,10 +1,10 @@
-/* SeatLock seat map: countdown, skip unchanged polls, keep focus, arrow-key navigation.
-   No inline script anywhere: this file is all the page runs besides htmx. */
+/* SeatLock seat map: seat clicks through htmx, countdown, skip unchanged polls, keep focus,
+   arrow-key navigation. No inline script anywhere: this file is all the page runs besides htmx. */
 (function () {
   "use strict";
 
   var lastEtag = null;
-  var focusedId = null;
+  var focusedSeat = null;
   var timer = null;
 
   function announce(text) {
@@ -44,44 +44,64 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var map = document.getElementById("seat-map");
-    if (map) { lastEtag = map.dataset.etag || null; }
+    if (map) { lastEtag = weak(map.dataset.etag) || null; }
     startCountdown();
   });
 
+  // A seat is a plain submit button of the seat form (it works without JavaScript); with it,
+  // the click goes through htmx from the button itself. Not one hx-post on the form: htmx
+  // runs one request per element at a time and a queued one would post whichever button was
+  // clicked last, so quick clicks on three seats would hold two.
+  document.addEventListener("submit", function (event) {
+    var seat = event.submitter;
+    if (!window.htmx || event.target.id !== "seat-form" || !seat || !seat.dataset.seat) { return; }
+    event.preventDefault();
+    var url = seat.getAttribute("formaction") || event.target.getAttribute("action");
+    window.htmx.ajax("POST", url, { source: seat, swap: "none" });
+  });
+
+  // Seats have no id (bytes): remember the focused one by its code.
   document.addEventListener("htmx:beforeRequest", function () {
     var active = document.activeElement;
-    focusedId = active && active.id ? active.id : null;
+    focusedSeat = active && active.dataset ? active.dataset.seat || null : null;
   });
+
+  function weak(tag) { return tag ? tag.replace(/^W\//, "") : tag; }
 
   // The browser revalidates polls with If-None-Match itself and hands htmx the cached body
   // as a 200: swapping identical markup would only steal keyboard focus, so skip it.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "seat-map") {
-      var tag = event.detail.xhr.getResponseHeader("ETag");
+      var tag = weak(event.detail.xhr.getResponseHeader("ETag"));  // gzip weakens it
       if (tag && tag === lastEtag) { event.detail.shouldSwap = false; }
       if (tag) { lastEtag = tag; }
     }
   });
 
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.target && event.detail.target.id === "basket") { startCountdown(); }
-    if (focusedId && (!document.activeElement || document.activeElement === document.body)) {
-      var again = document.getElementById(focusedId);
+  function refocus() {
+    if (focusedSeat && (!document.activeElement || document.activeElement === document.body)) {
+      var again = document.querySelector('#seat-map [data-seat="' + focusedSeat + '"]');
       if (again) { again.focus({ preventScroll: true }); }
     }
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "basket") { startCountdown(); }
+    refocus();
   });
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "basket") { startCountdown(); }
+    refocus();  // a seat swapped out of band (a hold response, a delta poll) was replaced
   });
 
   // Arrow keys move between seats; Home/End jump to the ends of the row.
   document.addEventListener("keydown", function (event) {
-    var seat = event.target.closest && event.target.closest(".seat-grid .seat");
+    var seat = event.target.closest && event.target.closest(".seat-grid [data-seat]");
     if (!seat) { return; }
-    var row = seat.closest(".seat-row");
-    var rows = Array.prototype.slice.call(document.querySelectorAll(".seat-grid .seat-row"));
-    var seatsIn = function (r) { return Array.prototype.slice.call(r.querySelectorAll(".seat")); };
+    var row = seat.parentElement;
+    var rows = Array.prototype.slice.call(document.querySelectorAll(".seat-grid > div"));
+    var seatsIn = function (r) { return Array.prototype.slice.call(r.querySelectorAll("[data-seat]")); };
     var cells = function (r) { return Array.prototype.slice.call(r.children); };
     var target = null;
     var inRow = seatsIn(row);

@@ -1,0 +1,221 @@
+"""The compact seat map and its polls: bytes, names, deltas since a cursor, 304s, gzip."""
+
+import gzip
+import re
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connections, transaction
+from django.utils import timezone
+
+from booking.formatting import seat_label
+from booking.models import SeatStatus, ShowSeat
+from booking.selectors import MapCursor, seat_map_token_key, seat_states
+from booking.services import Actor, seat_hold
+from booking.services.locking import seats_update
+from tests.booking.test_views import HtmxClient, seat_names_in, seat_states_in, seats_in, url
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def cursor_in(html: str) -> str:
+    return re.search(r'id="seat-cursor" name="since" value="([^"]+)"', html).group(1)
+
+
+def poll(client, showtime, since: str, **headers):
+    return client.get(url(showtime, "seats"), {"since": since}, headers=headers)
+
+
+def test_the_352_seat_map_is_a_third_of_its_old_size(large_showtime):
+    html = HtmxClient().get(url(large_showtime, "seats")).content.decode()
+    buttons = re.findall(r"<button[^>]*>[^<]*</button>", html)
+    assert len(buttons) == 352
+    # It was 104,759 bytes, about 298 a seat (docs/benchmarks.md).
+    assert sum(len(button.encode()) for button in buttons) / 352 <= 99
+    assert len(html.encode()) <= 35 * 1024
+
+
+@pytest.mark.parametrize("fixture", ["medium_showtime", "large_showtime"])
+def test_every_seat_has_its_code_state_and_whole_accessible_name(request, fixture):
+    showtime = request.getfixturevalue(fixture)
+    seat_hold(showtime_id=showtime.pk, codes=["B2"], owner_token="other", actor=Actor("test"))
+    viewer = HtmxClient()
+    assert viewer.post(url(showtime, "hold"), {"seat": "B3"}).status_code == 200
+    html = viewer.get(url(showtime)).content.decode()
+    assert "{#" not in html
+    geometry = showtime.hall.geometry
+    labels = {zone.key: zone.label for zone in geometry.zones}
+    order_id = ShowSeat.objects.get(showtime=showtime, code="B3").order_id
+    views = seat_states(showtime_id=showtime.pk, viewer_order_id=order_id)
+    expected = {
+        s.code: seat_label(s, views[s.code], labels[s.zone], showtime.currency) for s in geometry.seats
+    }
+    assert seat_names_in(html) == expected
+    assert expected["B2"].endswith(", held by someone else") and expected["B3"].endswith(", held by you")
+    states = seat_states_in(html)
+    assert (states["B2"], states["B3"], len(states)) == ("held", "mine", geometry.seat_count)
+
+
+def test_a_poll_gets_exactly_the_seats_changed_since_its_cursor(showtime, django_capture_on_commit_callbacks):
+    lapsing_at = timezone.now() + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(
+            showtime_id=showtime.pk,
+            codes=["B4"],
+            owner_token="soon-gone",
+            actor=Actor("test"),
+            now=lapsing_at - timedelta(minutes=15),
+        )
+    watcher = HtmxClient()
+    first = watcher.get(url(showtime, "seats")).content.decode()
+    assert seat_states_in(first)["B4"] == "held"
+    while timezone.now() <= lapsing_at:  # the hold lapses: no write, no commit
+        time.sleep(0.05)
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["A2"], owner_token="other", actor=Actor("test"))
+
+    delta = poll(watcher, showtime, cursor_in(first))
+    html = delta.content.decode()
+    assert (delta.status_code, delta["HX-Reswap"]) == (200, "none")
+    assert seat_states_in(html) == {"A2": "held", "B4": "available"}
+    assert html.count('hx-swap-oob="outerHTML:[data-seat=') == 2
+    assert cursor_in(html) != cursor_in(first)
+    again = poll(watcher, showtime, cursor_in(html))
+    assert (again.status_code, again.content) == (304, b"")
+
+
+def test_a_lapsed_hold_reaches_polls_once_the_token_expires(showtime):
+    lapsing_at = timezone.now() + timedelta(seconds=1)
+    seat_hold(
+        showtime_id=showtime.pk,
+        codes=["A1"],
+        owner_token="x",
+        actor=Actor("t"),
+        now=lapsing_at - timedelta(minutes=15),
+    )
+    watcher = HtmxClient()
+    since = cursor_in(watcher.get(url(showtime, "seats")).content.decode())
+    while timezone.now() <= lapsing_at:
+        time.sleep(0.05)
+    assert poll(watcher, showtime, since).status_code == 304  # the cache vouches for 2 s
+    cache.delete(seat_map_token_key(showtime.pk))  # as if those 2 s had passed
+    assert seat_states_in(poll(watcher, showtime, since).content.decode()) == {"A1": "available"}
+
+
+def test_a_delta_draws_the_viewers_own_seats_as_mine(showtime, django_capture_on_commit_callbacks):
+    viewer = HtmxClient()
+    since = cursor_in(viewer.get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert viewer.post(url(showtime, "hold"), {"seat": "A3"}).status_code == 200
+    assert seat_states_in(poll(viewer, showtime, since).content.decode()) == {"A3": "mine"}
+    assert seat_states_in(poll(HtmxClient(), showtime, since).content.decode()) == {"A3": "held"}
+
+
+def test_a_poll_the_cache_vouches_for_runs_no_query(showtime, django_assert_num_queries):
+    watcher = HtmxClient()
+    since = cursor_in(watcher.get(url(showtime, "seats")).content.decode())
+    with django_assert_num_queries(0):
+        response = poll(watcher, showtime, since)
+    assert response.status_code == 304
+
+
+def test_a_commit_clears_the_token_so_the_next_poll_looks(showtime, django_capture_on_commit_callbacks):
+    watcher = HtmxClient()
+    since = cursor_in(watcher.get(url(showtime, "seats")).content.decode())
+    assert cache.get(seat_map_token_key(showtime.pk)) == MapCursor.parse(since).token
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    assert cache.get(seat_map_token_key(showtime.pk)) == "changed"
+    assert seat_states_in(poll(watcher, showtime, since).content.decode()) == {"B1": "held"}
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        "garbage",
+        "{version}.1.2",
+        "{version}.1.2.3x4x5",
+        "0000.1.2.3x4",
+        "{version}.-1.2.3x4",
+        "{version}.1.2.3x4",
+    ],
+)
+def test_a_cursor_that_cannot_be_trusted_gets_the_whole_map(showtime, since):
+    fresh = MapCursor.parse(cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode()))
+    version = str(fresh).split(".")[0]
+    response = poll(HtmxClient(), showtime, since.format(version=version))
+    html = response.content.decode()
+    assert response.status_code == 200 and "HX-Reswap" not in response
+    assert html.startswith('<div id="seat-map"') and len(seat_states_in(html)) == 8
+
+
+def test_a_client_far_behind_gets_the_whole_map(showtime, django_capture_on_commit_callbacks):
+    current = MapCursor.parse(cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode()))
+    old = MapCursor(current.xmin, current.at - timedelta(minutes=11), current.token)
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="o", actor=Actor("t"))
+    html = poll(HtmxClient(), showtime, str(old)).content.decode()
+    assert html.startswith('<div id="seat-map"') and len(seat_states_in(html)) == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_after_a_poll_by_a_transaction_older_than_it_is_delivered(showtime):
+    """The writer starts (and writes) before the watcher's second read and commits after it:
+    that read cannot see it, and its cursor must not let the next poll skip it."""
+    watcher = HtmxClient()
+    first = cursor_in(watcher.get(url(showtime, "seats")).content.decode())
+    written, commit = threading.Event(), threading.Event()
+    errors = []
+
+    def writer():
+        try:
+            with transaction.atomic():
+                seat = ShowSeat.objects.select_for_update().get(showtime=showtime, code="B2")
+                seats_update([seat], status=SeatStatus.BLOCKED, block_reason="race")
+                written.set()
+                assert commit.wait(10)
+        except Exception as exc:  # reported by the main thread's assertion
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert written.wait(10)
+        seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="o", actor=Actor("t"))
+        middle = poll(watcher, showtime, first).content.decode()
+        assert seat_states_in(middle) == {"A1": "held"}  # B2's change is not committed yet
+    finally:
+        commit.set()
+        thread.join(10)
+    assert errors == []
+    # A1 again too: its txid is above the writer's, which held the middle read's xmin back.
+    last = poll(watcher, showtime, cursor_in(middle)).content.decode()
+    assert seat_states_in(last) == {"A1": "held", "B2": "blocked"}
+
+
+def test_the_map_and_the_page_are_gzipped_and_304s_still_match(htmx, showtime):
+    response = htmx.get(url(showtime, "seats"), headers={"Accept-Encoding": "gzip"})
+    assert response["Content-Encoding"] == "gzip"
+    assert len(seat_states_in(gzip.decompress(response.content).decode())) == 8
+    etag = response["ETag"]
+    assert etag.startswith('W/"')
+    again = htmx.get(url(showtime, "seats"), headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status_code == 304
+    page = HtmxClient().get(url(showtime), headers={"Accept-Encoding": "gzip"})
+    assert page["Content-Encoding"] == "gzip"
+    assert len(seats_in(gzip.decompress(page.content).decode()).seats) == 8
+
+
+@pytest.fixture
+def htmx():
+    return HtmxClient()
