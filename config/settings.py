@@ -4,6 +4,7 @@ Every variable is listed, with its default, in README.md and .env.example.
 """
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -203,6 +204,17 @@ for _network in METRICS_ALLOWED_IPS:
             f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network"
         ) from None
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# prometheus_client switches to multiprocess mode when the variable merely exists: an empty one
+# would write its files into the working directory.
+if (
+    "PROMETHEUS_MULTIPROC_DIR" in os.environ
+    and not Path(os.environ["PROMETHEUS_MULTIPROC_DIR"] or "-").is_dir()
+):
+    raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must name an existing directory (or be left out).")
+# The Huey consumer is not behind /metrics (its expiries are): set METRICS_WORKER_PORT in the
+# worker's environment only and django-prometheus serves that process' metrics on that port.
+PROMETHEUS_METRICS_EXPORT_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0) or None
+PROMETHEUS_METRICS_EXPORT_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "127.0.0.1")
 # The migrations gauge would query the database at every start; `migrate` in the deploy says it.
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
