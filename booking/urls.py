@@ -1,6 +1,6 @@
 from django.urls import path
 
-from booking.views import public
+from booking.views import metrics, public
 
 app_name = "booking"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("showtimes/<int:showtime_id>/hold/", public.hold, name="hold"),
     path("showtimes/<int:showtime_id>/release/", public.release, name="release"),
     path("bookings/<str:reference>/", public.booking_detail, name="booking"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]

@@ -20,7 +20,7 @@ from booking.links import booking_token_valid, booking_url
 from booking.models import Order, OrderStatus, Showtime
 from booking.ratelimit import rate_limited
 from booking.services import Actor
-from checkout import services
+from checkout import metrics, services
 from checkout.forms import CheckoutForm
 
 logger = logging.getLogger(__name__)
@@ -114,27 +114,35 @@ def _well_formed(event) -> bool:
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
+        metrics.webhooks.labels("bad_payload").inc()
         return HttpResponse("Payload too large.", status=413)
     payload = request.body
     if len(payload) > MAX_WEBHOOK_BYTES:
+        metrics.webhooks.labels("bad_payload").inc()
         return HttpResponse("Payload too large.", status=413)
     signature = request.headers.get("Stripe-Signature", "")
     if _from_the_future(signature):
         logger.warning("webhook signed in the future refused")
+        metrics.webhooks.labels("bad_signature").inc()
         return HttpResponseBadRequest("Invalid signature: timestamp outside the tolerance.")
     try:
         event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
     except stripe.SignatureVerificationError:
         logger.warning("webhook with a bad signature refused")
+        metrics.webhooks.labels("bad_signature").inc()
         return HttpResponseBadRequest("Invalid signature.")
     except (ValueError, TypeError, AttributeError, KeyError):
+        metrics.webhooks.labels("bad_payload").inc()
         return HttpResponseBadRequest("Invalid payload.")
     if not _well_formed(event):
+        metrics.webhooks.labels("bad_payload").inc()
         return HttpResponseBadRequest("Invalid payload: not a Stripe event.")
     try:
         result = services.webhook_receive(event=event)
     except services.StripeUnavailable:
+        metrics.webhooks.labels("unavailable").inc()
         response = HttpResponse("Stripe unavailable; retry later.", status=503, content_type="text/plain")
         response["Retry-After"] = str(WEBHOOK_RETRY_AFTER_SECONDS)
         return response
+    metrics.webhooks.labels(metrics.webhook_outcome(result.outcome, duplicate=result.duplicate)).inc()
     return HttpResponse("duplicate" if result.duplicate else result.outcome, content_type="text/plain")

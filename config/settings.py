@@ -3,6 +3,8 @@
 Every variable is listed, with its default, in README.md and .env.example.
 """
 
+import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "huey.contrib.djhuey",
     "axes",
+    "django_prometheus",
     "halls",
     "booking",
     "checkout",
@@ -51,6 +54,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that it also sees a failure of a later middleware (the session save).
     "config.outage.OutageMiddleware",
+    # Right after it (it must stay first): the request count and latency cover all below.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -62,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Next to last (django-prometheus wants it last, django-axes too): so it counts the
+    # lockout page's 429 that AxesMiddleware makes of a refused login.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -104,6 +112,8 @@ DATABASES = {
 }
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("SeatLock needs PostgreSQL (row locks): DATABASE_URL must be postgresql://")
+# Django's PostgreSQL backend with query and connection counters (django-prometheus).
+DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -181,6 +191,32 @@ RATE_LIMITS = {
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5, minimum=1)
 # How many reverse proxies in front of the app add X-Forwarded-For (0: use the peer address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# --- metrics (GET /metrics, docs/operations.md "Metrics") -------------------------------------
+# Who may read them: these addresses or networks (the client as TRUSTED_PROXY_COUNT sees it),
+# or anyone sending `Authorization: Bearer <METRICS_TOKEN>`; everyone else gets a 404.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network"
+        ) from None
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# prometheus_client switches to multiprocess mode when the variable merely exists: an empty one
+# would write its files into the working directory.
+if (
+    "PROMETHEUS_MULTIPROC_DIR" in os.environ
+    and not Path(os.environ["PROMETHEUS_MULTIPROC_DIR"] or "-").is_dir()
+):
+    raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must name an existing directory (or be left out).")
+# The Huey consumer is not behind /metrics (its expiries are): set METRICS_WORKER_PORT in the
+# worker's environment only and django-prometheus serves that process' metrics on that port.
+PROMETHEUS_METRICS_EXPORT_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0) or None
+PROMETHEUS_METRICS_EXPORT_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "127.0.0.1")
+# The migrations gauge would query the database at every start; `migrate` in the deploy says it.
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- payments (Stripe) ------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
@@ -275,7 +311,7 @@ if not DEBUG:
     if TRUSTED_PROXY_COUNT:
         # Without a proxy in front, any client could send this header and pass as HTTPS.
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and scrapers inside the network
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from booking import metrics
 from booking.exceptions import OrderAtPayment, OrderNotOpen, OrderTransitionRefused
 from booking.models import Order, OrderStatus, PaymentMethod, SeatStatus, ShowSeat, Ticket, TicketStatus
 from booking.services.locking import (
@@ -224,11 +225,13 @@ def order_expire(
 
 
 def _log_expiry(order: Order, released: list[str], now: datetime, reason: str) -> None:
+    late = (now - order.expires_at).total_seconds()
+    metrics.expiry_lateness_seconds.observe(late)
     logger.info(
         "expired order %s: released %s, %.1fs after its hold ended (%s)",
         order.reference,
         ",".join(released) or "no seats",
-        (now - order.expires_at).total_seconds(),
+        late,
         reason,
     )
 

@@ -1,6 +1,7 @@
 """Moviegoer pages: now showing, the seat map, holding and releasing seats, the booking."""
 
 import secrets
+import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition, require_GET, require_POST
 from django.views.decorators.vary import vary_on_cookie, vary_on_headers
 
-from booking import selectors, services
+from booking import metrics, selectors, services
 from booking.exceptions import (
     BookingError,
     HoldLimitReached,
@@ -181,6 +182,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         )
     actor = services.Actor.session(token) if token else services.Actor("session:anonymous")
     status, error, order = 200, None, None
+    started = time.perf_counter()
     try:
         if hold:
             order = services.seat_hold(
@@ -197,6 +199,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
             )
     except BookingError as exc:
         status, error = ERROR_STATUS.get(type(exc), 400), exc
+    metrics.seat_change_observe(hold=hold, error=error, seconds=time.perf_counter() - started)
     if error is not None:
         order = (
             error.order
