@@ -11,6 +11,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.exceptions import KeyOrderLimitReached
 from booking.exceptions import (
     BookingError,
     HoldLimitReached,
@@ -34,6 +35,7 @@ BOOKING_ERRORS: dict[type[BookingError], tuple[int, str]] = {
     OrderTransitionRefused: (409, "order_not_open"),
     SalesClosed: (410, "sales_closed"),
     TooManyOrders: (429, "too_many_orders"),
+    KeyOrderLimitReached: (429, "too_many_orders"),
     SeatsBusy: (503, "seats_busy"),
 }
 SEATS_BUSY_RETRY_AFTER = 1  # a lock wait: the other buyer's transaction is short
@@ -61,7 +63,7 @@ def booking_error_response(exc: BookingError) -> Response:
     response = Response(error_body(code, exc.message, **extra), status=status)
     if isinstance(exc, SeatsBusy):
         response["Retry-After"] = str(SEATS_BUSY_RETRY_AFTER)
-    elif isinstance(exc, TooManyOrders):
+    elif isinstance(exc, TooManyOrders | KeyOrderLimitReached):
         response["Retry-After"] = str(settings.API_RATE_LIMITS["window"])
     elif status == 503:
         response["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER_SECONDS)
