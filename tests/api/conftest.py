@@ -16,7 +16,9 @@ class ApiClient(Client):
         super().__init__(headers=headers, **defaults)
 
     def post_json(self, path: str, data=None, **extra):
-        return self.post(path, data=data if data is not None else {}, content_type="application/json", **extra)
+        return self.post(
+            path, data=data if data is not None else {}, content_type="application/json", **extra
+        )
 
 
 @pytest.fixture(autouse=True)

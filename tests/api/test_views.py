@@ -86,7 +86,9 @@ def test_seats_show_every_state_and_mine_for_the_keys_order(api, anonymous, show
     order = hold(api, showtime, "A1").json()
     seat_hold(showtime_id=showtime.pk, codes=["A2"], owner_token="b" * 32, actor=Actor.session("b" * 32))
     seat_block(showtime_id=showtime.pk, codes=["B4"], reason="camera", actor=Actor.system("test"))
-    sold = seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="c" * 32, actor=Actor.session("c" * 32))
+    sold = seat_hold(
+        showtime_id=showtime.pk, codes=["B1"], owner_token="c" * 32, actor=Actor.session("c" * 32)
+    )
     booking_confirm(order_id=sold.pk, actor=Actor.system("test"))
 
     public = anonymous.get(seats_url(showtime)).json()
@@ -149,7 +151,9 @@ def test_hold_creates_an_order_of_the_key_on_the_same_seats(api, showtime, clien
     assert order.owner_token.startswith(f"api:{api.api_key.prefix}:")
     assert LedgerEntry.objects.get(action="seat.hold", order=order).actor == f"api:{api.api_key.prefix}"
     # The htmx map sees the API's hold at once.
-    assert 'data-seat="A1" data-state="held"' in client.get(f"/showtimes/{showtime.pk}/seats/").content.decode()
+    assert (
+        'data-seat="A1" data-state="held"' in client.get(f"/showtimes/{showtime.pk}/seats/").content.decode()
+    )
 
 
 def test_two_orders_of_one_key_for_one_showtime_are_separate_baskets(api, showtime):
@@ -265,7 +269,9 @@ def test_a_staff_session_is_not_accepted_and_csrf_is_not_asked(showtime):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(User.objects.get(username="boss"))
 
-    response = browser.post(ORDERS, {"showtime": showtime.pk, "seats": ["A1"]}, content_type="application/json")
+    response = browser.post(
+        ORDERS, {"showtime": showtime.pk, "seats": ["A1"]}, content_type="application/json"
+    )
 
     assert response.status_code == 401
     assert response.json()["error"] == "not_authenticated"
@@ -350,7 +356,11 @@ def test_an_expired_order_reads_expired_and_refuses_changes(api, showtime):
 
 def test_checkout_returns_the_stripe_url_with_the_clients_return_pages(api, showtime, sim):
     reference = hold(api, showtime, "A1", "A2").json()["reference"]
-    body = {"email": "fan@example.com", "success_url": "https://partner.example/ok", "cancel_url": "https://partner.example/no"}
+    body = {
+        "email": "fan@example.com",
+        "success_url": "https://partner.example/ok",
+        "cancel_url": "https://partner.example/no",
+    }
 
     response = api.post_json(f"{ORDERS}{reference}/checkout/", body)
     again = api.post_json(f"{ORDERS}{reference}/checkout/", body)
