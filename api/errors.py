@@ -24,6 +24,7 @@ from booking.exceptions import (
     SeatUnavailable,
     TooManyOrders,
 )
+from checkout.services import PaymentUnavailable
 
 # Looked up along the exception's MRO, so a subclass may have its own entry.
 BOOKING_ERRORS: dict[type[BookingError], tuple[int, str]] = {
@@ -37,6 +38,7 @@ BOOKING_ERRORS: dict[type[BookingError], tuple[int, str]] = {
     TooManyOrders: (429, "too_many_orders"),
     KeyOrderLimitReached: (429, "too_many_orders"),
     SeatsBusy: (503, "seats_busy"),
+    PaymentUnavailable: (503, "payment_unavailable"),
 }
 SEATS_BUSY_RETRY_AFTER = 1  # a lock wait: the other buyer's transaction is short
 

@@ -445,6 +445,9 @@ def test_schema_and_docs_are_served_without_a_cdn(anonymous, client, db):
     assert "style-src 'self' 'unsafe-inline'" in docs["Content-Security-Policy"]
     assert "script-src 'self';" in docs["Content-Security-Policy"]
     assert "style-src 'self';" in home["Content-Security-Policy"]
+    script = anonymous.get("/api/v1/docs/", {"script": ""})
+    assert (script.status_code, script["Content-Type"]) == (200, "application/javascript")
+    assert "/api/v1/schema/" in script.content.decode()
 
 
 def test_create_api_key_prints_a_working_key_once(capsys, showtime):
@@ -455,3 +458,15 @@ def test_create_api_key_prints_a_working_key_once(capsys, showtime):
     assert key.startswith(api_key.prefix + ".")
     assert key not in api_key.hashed_key
     assert hold(ApiClient(key), showtime, "A1").status_code == 201
+
+
+def test_checkout_while_stripe_is_unreachable_is_503_and_the_seats_stay_held(api, showtime, settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    reference = hold(api, showtime, "A1").json()["reference"]
+
+    response = api.post_json(f"{ORDERS}{reference}/checkout/", {"email": "fan@example.com"})
+
+    assert (response.status_code, response.json()["error"]) == (503, "payment_unavailable")
+    assert response["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER_SECONDS)
+    assert Order.objects.get(reference=reference).status == OrderStatus.HOLDING
+    assert status_of(showtime, "A1") == SeatStatus.HELD
