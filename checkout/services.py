@@ -86,9 +86,10 @@ def _line_items(order: Order) -> list[dict]:
     ]
 
 
-def _session_params(order: Order) -> dict:
+def _session_params(order: Order, *, success_url: str | None = None, cancel_url: str | None = None) -> dict:
     """Everything Stripe is asked, derived only from the frozen order: a second request for
-    the same basket version sends the very same parameters (Stripe's idempotency demands it)."""
+    the same basket version sends the very same parameters (Stripe's idempotency demands it).
+    API clients may bring their own return pages; the first checkout of a basket sets them."""
     token = booking_token(order.reference)
     return_path = reverse("checkout:return", args=[order.reference])
     cancel_path = reverse("checkout:cancel", args=[order.reference])
@@ -102,8 +103,9 @@ def _session_params(order: Order) -> dict:
             "basket_version": str(order.basket_version),
         },
         "customer_email": order.email,
-        "success_url": _absolute(f"{return_path}?t={token}&session_id={{CHECKOUT_SESSION_ID}}"),
-        "cancel_url": _absolute(f"{cancel_path}?t={token}"),
+        "success_url": success_url
+        or _absolute(f"{return_path}?t={token}&session_id={{CHECKOUT_SESSION_ID}}"),
+        "cancel_url": cancel_url or _absolute(f"{cancel_path}?t={token}"),
         "expires_at": int(order.expires_at.timestamp()) + MIN_SESSION_SECONDS,
         "payment_intent_data": {
             "metadata": {"order_reference": order.reference, "basket_version": str(order.basket_version)}
@@ -116,7 +118,15 @@ def _idempotency_key(order: Order) -> str:
     return f"checkout-{order.reference}-v{order.basket_version}"
 
 
-def checkout_start(*, order_id: int, email: str, actor: booking.Actor, now=None) -> str:
+def checkout_start(
+    *,
+    order_id: int,
+    email: str,
+    actor: booking.Actor,
+    now=None,
+    success_url: str | None = None,
+    cancel_url: str | None = None,
+) -> str:
     """Freeze the basket and return the URL of its Checkout Session (the same one when asked
     again for the same basket, from another tab or a double click)."""
     now = now or timezone.now()
@@ -139,7 +149,7 @@ def checkout_start(*, order_id: int, email: str, actor: booking.Actor, now=None)
         if payment is not None:
             return payment.url
         order = Order.objects.select_related("showtime__film", "showtime__hall").get(pk=order.pk)
-        params = _session_params(order)
+        params = _session_params(order, success_url=success_url, cancel_url=cancel_url)
         amount = sum(item["price_data"]["unit_amount"] * item["quantity"] for item in params["line_items"])
     try:
         session = stripe_api.client().v1.checkout.sessions.create(

@@ -45,10 +45,15 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "axes",
     "django_prometheus",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "halls",
     "booking",
     "checkout",
     "boxoffice",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +61,9 @@ MIDDLEWARE = [
     "config.outage.OutageMiddleware",
     # Right after it (it must stay first): the request count and latency cover all below.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Inside the outage layer (which turns a lost database into a JSON 503): any other error
+    # page under /api/ (a 404 of the URL resolver, a 500) becomes JSON too.
+    "api.middleware.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -217,6 +225,35 @@ PROMETHEUS_METRICS_EXPORT_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0) or
 PROMETHEUS_METRICS_EXPORT_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "127.0.0.1")
 # The migrations gauge would query the database at every start; `migrate` in the deploy says it.
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# --- the JSON API (api/, docs/api.md) -------------------------------------------------------
+# Requests per window: reads without a key count per IP (/64), anything with a key per key.
+API_RATE_LIMITS = {
+    "ip": env_int("API_RATE_LIMIT_PER_IP", 300, minimum=0),
+    "key": env_int("API_RATE_LIMIT_PER_KEY", 1200, minimum=0),
+    "window": env_int("API_RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1),
+}
+# Orders holding seats at once per API key (a kiosk or partner site replaces the per-IP cap).
+API_MAX_OPEN_ORDERS_PER_KEY = env_int("API_MAX_OPEN_ORDERS_PER_KEY", 100, minimum=1)
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
+REST_FRAMEWORK = {
+    # Keys only: a browser session is never accepted under /api/, so no CSRF applies there.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SeatLock API",
+    "DESCRIPTION": "Showtimes, seats and orders for apps, kiosks and partner sites (docs/api.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- payments (Stripe) ------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("box-office/", include("boxoffice.urls")),
+    path("api/", include("api.urls")),
     path("", include("checkout.urls")),
     path("", include("booking.urls")),
 ]

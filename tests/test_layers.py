@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["config", "halls", "booking", "checkout", "boxoffice"]
+PACKAGES = ["config", "halls", "booking", "checkout", "boxoffice", "api"]
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 
 
@@ -40,7 +40,7 @@ def test_booking_importing_checkout_breaks_the_build(tmp_path):
         module.write("\nfrom checkout.models import Payment  # noqa: E402, F401 - the deliberate violation\n")
     result = _lint(project)
     assert result.returncode == 1, result.stdout
-    assert "Layers: boxoffice > checkout > booking > halls BROKEN" in result.stdout
+    assert "Layers: api | boxoffice > checkout > booking > halls BROKEN" in result.stdout
     assert "booking.selectors -> checkout.models" in result.stdout
 
 
