@@ -25,19 +25,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
+# Frames every request passes through (the server loop, Django's handler and middleware
+# wrappers): always near 100%, they would fill the top 15 and say nothing.
+PLUMBING = ("gunicorn/", "<frozen runpy>", "django/core/handlers/", "django/utils/deprecation.py")
+
+
 def top_functions(raw: Path, count: int = 15) -> list[dict]:
-    """Functions by the share of samples they were on the stack (own + children) and on top (own)."""
+    """Functions by the share of request samples (inside Django's WSGI handler) during which they
+    were on the stack (own + children), and on top of it (own)."""
     inclusive: Counter = Counter()
     own: Counter = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, samples = line.rpartition(" ")
-        if not stack or not samples.isdigit():
+        if not stack or not samples.isdigit() or "WSGIHandler.__call__" not in stack:
             continue
         n = int(samples)
         total += n
         frames = [_name(frame) for frame in stack.split(";")]
-        frames = [f for f in frames if f is not None]
+        frames = [f for f in frames if f is not None and not _plumbing(f)]
         for function in set(frames):
             inclusive[function] += n
         if frames:
@@ -48,6 +54,11 @@ def top_functions(raw: Path, count: int = 15) -> list[dict]:
         {"function": function, "inclusive": 100 * n / total, "own": 100 * own[function] / total}
         for function, n in inclusive.most_common(count)
     ]
+
+
+def _plumbing(function: str) -> bool:
+    name = function.split(" (", 1)[0]
+    return any(p in function for p in PLUMBING) or name.endswith("Middleware.__call__") or "<locals>" in name
 
 
 def _name(frame: str) -> str | None:

@@ -384,7 +384,7 @@ def pyspy_start(server: Server, workdir: Path):
     proc = subprocess.Popen(
         [
             *(py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"),
-            *("--rate", "200", "--duration", str(seconds), "--format", "raw", "--output", str(out)),
+            *("--rate", "100", "--duration", str(seconds), "--format", "raw", "--output", str(out)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "py-spy.log").open("wb"),

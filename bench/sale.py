@@ -36,8 +36,8 @@ def read_then_hold(
         rng = random.Random(seed)
         buyer = Buyer(host, port, showtime_id)
         try:
-            buyer.open_page()
-            while not sold_out.is_set() and time.monotonic() < deadline:
+            opened = fresh_page(buyer)
+            while opened and not sold_out.is_set() and time.monotonic() < deadline:
                 try:
                     status, _headers, body, read_s = buyer.seat_map()
                 except TimeoutError:
@@ -66,13 +66,22 @@ def read_then_hold(
                 if status not in (200, 409):
                     raise BenchError(f"a hold answered {status}: {body[:200]!r}")
                 if buyer.held >= max_per_order:
-                    buyer.open_page()
+                    opened = fresh_page(buyer)
         except Exception as exc:
             with lock:
                 errors.append(f"{type(exc).__name__}: {exc}")
             sold_out.set()
         finally:
             buyer.browser.close()
+
+    def fresh_page(buyer: Buyer) -> bool:
+        while time.monotonic() < deadline:
+            try:
+                buyer.open_page()
+                return True
+            except TimeoutError:
+                timed_out(buyer, "page")
+        return False
 
     def timed_out(buyer: Buyer, what: str) -> None:
         buyer.browser.close()
@@ -102,7 +111,7 @@ def read_then_hold(
         "map_read_p99": percentile(reads, 99),
         "statuses": dict(sorted(statuses.items())),
         "conflicts_409": statuses.get("409", 0),
-        "timeouts": statuses.get("map timeout", 0) + statuses.get("hold timeout", 0),
+        "timeouts": sum(n for status, n in statuses.items() if status.endswith("timeout")),
     }
 
 
