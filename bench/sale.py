@@ -12,6 +12,8 @@ from collections import Counter
 
 from bench.client import BenchError, Buyer, free_seats, percentile
 
+WARM_UP = 3
+
 
 def read_then_hold(
     host: str, port: int, showtime_id: int, *, buyers: int, seconds: float, max_per_order: int
@@ -121,6 +123,8 @@ def unloaded_costs(
     """One request at a time: a hold (a fresh buyer every 10 seats) and a full map render."""
     buyer = Buyer(host, port, showtime_id)
     hold_times: list[float] = []
+    holds += WARM_UP  # the first requests fill caches (geometry, templates): not timed
+    renders += WARM_UP
     try:
         buyer.open_page()
         free: list[str] = []
@@ -147,13 +151,13 @@ def unloaded_costs(
         buyer.browser.close()
     return {
         "seats": seats,
-        "hold_p50": percentile(hold_times, 50),
-        "hold_p95": percentile(hold_times, 95),
-        "render_p50": percentile(render_times, 50),
-        "render_p95": percentile(render_times, 95),
+        "hold_p50": percentile(hold_times[WARM_UP:], 50),
+        "hold_p95": percentile(hold_times[WARM_UP:], 95),
+        "render_p50": percentile(render_times[WARM_UP:], 50),
+        "render_p95": percentile(render_times[WARM_UP:], 95),
         "map_bytes": size,
-        "holds": len(hold_times),
-        "renders": len(render_times),
+        "holds": len(hold_times) - WARM_UP,
+        "renders": len(render_times) - WARM_UP,
     }
 
 
