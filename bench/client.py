@@ -1,0 +1,112 @@
+"""A small HTTP browser for the Python scenarios: one keep-alive connection, its cookies, and a
+timeout on every request (a benchmark that waits forever measures nothing)."""
+
+import http.client
+import math
+import re
+import time
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+BUYER_FIELD = re.compile(r'name="buyer" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+FREE_SEAT = re.compile(r'data-seat="([A-Z]+\d+)" data-state="available"')
+
+
+class BenchError(Exception):
+    """The run cannot go on: said once, loudly, and the run exits non-zero."""
+
+
+class Browser:
+    """One visitor: a connection that is reopened when the server closes it (gunicorn's sync
+    workers close after every response), and the cookies the server set."""
+
+    def __init__(self, host: str, port: int, *, timeout: float = 10.0):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, *, headers: dict | None = None, fields: dict | None = None):
+        """(status, headers, body, seconds); retried once when a kept-alive connection was closed."""
+        headers = dict(headers or {})
+        body = None
+        if fields is not None:
+            body = urlencode(fields, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+                continue
+            elapsed = time.perf_counter() - started
+            for header in response.headers.get_all("Set-Cookie") or []:
+                cookie = SimpleCookie()
+                cookie.load(header)
+                self.cookies.update({name: morsel.value for name, morsel in cookie.items()})
+            if response.headers.get("Connection", "").lower() == "close":
+                self.conn.close()
+            return response.status, response.headers, data, elapsed
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Buyer:
+    """A moviegoer: opens the seat-map page (no session yet: the page carries a signed buyer
+    token), posts that token with the first hold, and keeps the session cookie it gets back."""
+
+    def __init__(self, host: str, port: int, showtime_id: int, *, timeout: float = 10.0):
+        self.browser = Browser(host, port, timeout=timeout)
+        self.showtime_id = showtime_id
+        self.buyer = self.csrf = ""
+        self.held = 0
+
+    def open_page(self) -> None:
+        self.browser.cookies.clear()
+        status, _headers, body, _ = self.browser.request("GET", f"/showtimes/{self.showtime_id}/")
+        html = body.decode()
+        buyer, csrf = BUYER_FIELD.search(html), CSRF_FIELD.search(html)
+        if status != 200 or not buyer or not csrf:
+            raise BenchError(f"the seat-map page answered {status} without a buyer token and CSRF field")
+        if "sessionid" in self.browser.cookies:
+            raise BenchError("the seat-map page set a session cookie: it should write no session")
+        self.buyer, self.csrf, self.held = buyer.group(1), csrf.group(1), 0
+
+    def seat_map(self, etag: str | None = None):
+        headers = {"HX-Request": "true"}
+        if etag:
+            headers["If-None-Match"] = etag
+        return self.browser.request("GET", f"/showtimes/{self.showtime_id}/seats/", headers=headers)
+
+    def hold(self, seat: str):
+        # What htmx sends for a click: the seat form's fields (CSRF, buyer) and the seat.
+        fields = {"csrfmiddlewaretoken": self.csrf, "buyer": self.buyer, "seat": seat}
+        headers = {"HX-Request": "true", "X-CSRFToken": self.browser.cookies.get("csrftoken", "")}
+        result = self.browser.request(
+            "POST", f"/showtimes/{self.showtime_id}/hold/", headers=headers, fields=fields
+        )
+        if result[0] == 200:
+            self.held += 1
+        return result
+
+
+def free_seats(html: bytes) -> list[str]:
+    return FREE_SEAT.findall(html.decode())
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of `values` (seconds) in milliseconds."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = min(len(ordered), max(1, math.ceil(p / 100 * len(ordered))))
+    return ordered[rank - 1] * 1000

@@ -1,0 +1,109 @@
+"""Viewers who keep a seat map open: each polls the seat-map partial every few seconds with the
+ETag it last got, as htmx does. One process, one event loop, raw sockets on loopback.
+
+    python -m bench.watchers --port 8765 --showtime 1 --viewers 1000 --every 3 --seconds 60
+
+Runs until SIGTERM (or --seconds), then prints one JSON line. Latency is counted from the
+moment a poll was due, not from when it could be sent (no coordinated omission): a server that
+falls behind shows it in the percentiles instead of silently polling less.
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import signal
+import time
+
+from bench.client import percentile
+
+
+async def _poll(
+    host: str, port: int, path: str, etag: str | None, timeout: float
+) -> tuple[int, str | None, int]:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    try:
+        head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nHX-Request: true\r\nConnection: close\r\n"
+        if etag:
+            head += f"If-None-Match: {etag}\r\n"
+        writer.write((head + "\r\n").encode())
+        data = await asyncio.wait_for(reader.read(-1), timeout)
+    finally:
+        writer.close()
+    header_block, _, body = data.partition(b"\r\n\r\n")
+    lines = header_block.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    new_etag = etag
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "etag":
+            new_etag = value.strip()
+    return status, new_etag, len(body)
+
+
+async def main(args: argparse.Namespace) -> dict:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.call_later(args.seconds, stop.set)
+    path = f"/showtimes/{args.showtime}/seats/"
+    due_latency: list[float] = []
+    service: list[float] = []
+    statuses: dict[str, int] = {}
+    errors = [0]
+
+    async def viewer(n: int) -> None:
+        etag = None
+        due = time.monotonic() + random.Random(n).uniform(0, args.every)
+        while not stop.is_set():
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            if stop.is_set():
+                break
+            sent = time.monotonic()
+            try:
+                status, etag, _size = await _poll(args.host, args.port, path, etag, args.timeout)
+            except (TimeoutError, OSError, ValueError, IndexError):
+                errors[0] += 1
+                status = 0
+            done = time.monotonic()
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            service.append(done - sent)
+            due_latency.append(done - due)
+            due = max(due + args.every, done)
+
+    started = time.monotonic()
+    tasks = [asyncio.create_task(viewer(n)) for n in range(args.viewers)]
+    await stop.wait()
+    await asyncio.wait(tasks, timeout=args.timeout + 1)
+    for task in tasks:
+        task.cancel()
+    wall = time.monotonic() - started
+    return {
+        "viewers": args.viewers,
+        "every": args.every,
+        "seconds": wall,
+        "polls": len(service),
+        "polls_per_s": len(service) / wall,
+        "target_per_s": args.viewers / args.every,
+        "p50": percentile(service, 50),
+        "p99": percentile(service, 99),
+        "p99_from_due": percentile(due_latency, 99),
+        "statuses": statuses,
+        "errors": errors[0],
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--showtime", type=int, required=True)
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--every", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    arguments = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, arguments.viewers + 256)), hard))
+    print("JSON " + json.dumps(asyncio.run(main(arguments))), flush=True)
