@@ -176,6 +176,14 @@ HOLD_MINUTES = env_int("HOLD_MINUTES", 15, minimum=1)
 HOLD_SECONDS = env_int("HOLD_SECONDS", 0, minimum=0) or HOLD_MINUTES * 60
 MAX_SEATS_PER_ORDER = env_int("MAX_SEATS_PER_ORDER", 10, minimum=1)
 SALES_CLOSE_MINUTES = env_int("SALES_CLOSE_MINUTES", 15, minimum=0)
+# Time limits that agree: a hold taken just before online sales close must end (and its
+# payment page be closed) by the showtime's start, so no payment completes for a film that
+# has begun (one that still does is refunded). Hence a hold may not outlast the close window.
+if HOLD_SECONDS > SALES_CLOSE_MINUTES * 60:
+    raise ImproperlyConfigured(
+        "The hold (HOLD_MINUTES/HOLD_SECONDS) may not be longer than SALES_CLOSE_MINUTES: "
+        "a hold taken just before sales close would outlast the showtime's start."
+    )
 SEAT_LOCK_TIMEOUT_MS = env_int("SEAT_LOCK_TIMEOUT_MS", 3000, minimum=1)
 CURRENCY = env_str("CURRENCY", "eur").lower()
 # A cap on orders still holding seats from one IP address (a whole office behind one NAT

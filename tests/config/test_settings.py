@@ -50,3 +50,22 @@ def test_login_throttle_comes_from_the_environment(tmp_path):
     assert (defaults["axes_failure_limit"], defaults["axes_cooloff_seconds"]) == (5, 15 * 60)
     custom = production_settings(tmp_path, AXES_FAILURE_LIMIT="8", AXES_COOLOFF_MINUTES="45")
     assert (custom["axes_failure_limit"], custom["axes_cooloff_seconds"]) == (8, 45 * 60)
+
+
+def test_a_hold_longer_than_the_sales_close_window_is_refused_at_start():
+    env = {
+        **os.environ,
+        "HOLD_MINUTES": "20",
+        "SALES_CLOSE_MINUTES": "15",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("HOLD_SECONDS", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "may not be longer than SALES_CLOSE_MINUTES" in result.stderr
