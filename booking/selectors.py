@@ -1,11 +1,13 @@
 """Reads for the pages: one query for the whole seat map, one aggregate for its ETag."""
 
+import contextlib
 import dataclasses
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import redis
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, Sum
@@ -188,15 +190,25 @@ def seat_map_too_far_behind(read: MapRead, since: MapCursor) -> bool:
     )
 
 
+# A cache that cannot be reached (Redis down) only costs the poll its shortcut.
+CACHE_ERRORS = (redis.exceptions.RedisError, OSError)
+
+
 def seat_map_token_cached(*, showtime_id: int) -> str | None:
     """The showtime's token as a poll saw it at most SEAT_MAP_TOKEN_SECONDS ago, if no commit
-    has changed its seats since (a commit leaves SEAT_MAP_CHANGED instead)."""
-    return cache.get(seat_map_token_key(showtime_id))
+    has changed its seats since (a commit leaves SEAT_MAP_CHANGED instead).
+
+    The cache only saves a query: when it is unreachable, the poll reads the database."""
+    try:
+        return cache.get(seat_map_token_key(showtime_id))
+    except CACHE_ERRORS:
+        return None
 
 
 def seat_map_token_remember(*, showtime_id: int, token: str) -> None:
     # `add`, not `set`: a commit's marker stays until it expires (see SEAT_MAP_CHANGED).
-    cache.add(seat_map_token_key(showtime_id), token, SEAT_MAP_TOKEN_SECONDS)
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.add(seat_map_token_key(showtime_id), token, SEAT_MAP_TOKEN_SECONDS)
 
 
 def seat_map_etag(

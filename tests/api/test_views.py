@@ -151,9 +151,7 @@ def test_hold_creates_an_order_of_the_key_on_the_same_seats(api, showtime, clien
     assert order.owner_token.startswith(f"api:{api.api_key.prefix}:")
     assert LedgerEntry.objects.get(action="seat.hold", order=order).actor == f"api:{api.api_key.prefix}"
     # The htmx map sees the API's hold at once.
-    assert (
-        'data-seat="A1" data-state="held"' in client.get(f"/showtimes/{showtime.pk}/seats/").content.decode()
-    )
+    assert "data-seat=A1 data-state=held" in client.get(f"/showtimes/{showtime.pk}/seats/").content.decode()
 
 
 def test_two_orders_of_one_key_for_one_showtime_are_separate_baskets(api, showtime):
