@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 BUYER_FIELD = re.compile(r'name="buyer" value="([^"]+)"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-FREE_SEAT = re.compile(r'data-seat="([A-Z]+\d+)" data-state="available"')
+FREE_SEAT = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?available\b')
 
 
 class BenchError(Exception):

@@ -12,19 +12,26 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import resource
 import signal
 import time
+import urllib.parse
 
 from bench.client import percentile
 
+# The page's poll sends the cursor of its last answer (`<input id="seat-cursor" name="since">`)
+# and gets only the seats changed since: the viewers do what the browser does.
+CURSOR = re.compile(rb'id="seat-cursor" name="since" value="([^"]*)"')
+
 
 async def _poll(
-    host: str, port: int, path: str, etag: str | None, timeout: float
-) -> tuple[int, str | None, int]:
+    host: str, port: int, path: str, etag: str | None, timeout: float, cursor: str | None = None
+) -> tuple[int, str | None, int, str | None]:
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     try:
-        head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nHX-Request: true\r\nConnection: close\r\n"
+        target = f"{path}?since={urllib.parse.quote(cursor)}" if cursor else path
+        head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nHX-Request: true\r\nConnection: close\r\n"
         if etag:
             head += f"If-None-Match: {etag}\r\n"
         writer.write((head + "\r\n").encode())
@@ -39,7 +46,8 @@ async def _poll(
         name, _, value = line.partition(":")
         if name.lower() == "etag":
             new_etag = value.strip()
-    return status, new_etag, len(body)
+    found = CURSOR.search(body)
+    return status, new_etag, len(body), found.group(1).decode() if found else cursor
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -54,7 +62,7 @@ async def main(args: argparse.Namespace) -> dict:
     errors = [0]
 
     async def viewer(n: int) -> None:
-        etag = None
+        etag = cursor = None
         due = time.monotonic() + random.Random(n).uniform(0, args.every)
         while not stop.is_set():
             await asyncio.sleep(max(0.0, due - time.monotonic()))
@@ -62,7 +70,9 @@ async def main(args: argparse.Namespace) -> dict:
                 break
             sent = time.monotonic()
             try:
-                status, etag, _size = await _poll(args.host, args.port, path, etag, args.timeout)
+                status, etag, _size, cursor = await _poll(
+                    args.host, args.port, path, etag, args.timeout, cursor
+                )
             except (TimeoutError, OSError, ValueError, IndexError):
                 errors[0] += 1
                 status = 0
