@@ -251,6 +251,12 @@ def webhook_receive(*, event: stripe.Event) -> WebhookResult:
     actor = booking.Actor(f"stripe:{event.id}")
     try:
         outcome = _dispatch(event, actor)
+    except OrderTransitionRefused as exc:
+        # The order moved on between Stripe's answer and our lock (a concurrent webhook, the
+        # expiry, the buyer coming back): the lifecycle refused, nothing changed, and a retry
+        # would be refused the same way. Never a 500 to Stripe.
+        logger.info("webhook %s (%s): %s", event.id, event.type, exc.message)
+        outcome = "nothing to do: order moved on"
     except stripe.InvalidRequestError as exc:
         # resource_missing: a session of another integration, mode or account on the same
         # endpoint. Nothing of ours to change; answering 200 stops Stripe's retries.

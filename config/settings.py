@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Seconds one Stripe API call may take before it counts as failed (retried twice).
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10, minimum=1)
 # With no real secret key, the SDK talks to the bundled simulator (dev and tests only).
 STRIPE_SIMULATOR = not STRIPE_SECRET_KEY.startswith(("sk_live_", "sk_test_", "rk_"))
 STRIPE_API_BASE = env_str(
