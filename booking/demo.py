@@ -31,6 +31,8 @@ def medium_hall_layout() -> dict:
         [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14],
         kinds={1: "wheelchair", 2: "companion", 13: "companion", 14: "wheelchair"},
     )
+    a["seats"][0]["companion"] = 2  # each wheelchair space names its companion seat
+    a["seats"][13]["companion"] = 13
     rows.append(a)
     for label in "BCDEF":
         rows.append(_row(label, [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14]))

@@ -126,3 +126,81 @@ class TooManyOrders(BookingError):
             )
             % {"limit": limit}
         )
+
+
+class SeatStranded(BookingError):
+    """The stranded-seat rule (booking/services/choosing.py): a single free seat would be left."""
+
+    def __init__(self, seats: Iterable[str], *, release: bool = False, suggestion: Iterable[str] = ()):
+        seats = tuple(seats)
+        suggestion = tuple(suggestion)
+        values = {"seats": _seat_list(seats)}
+        if release:
+            message = (
+                ngettext(
+                    "This would leave %(seats)s empty on its own next to your seats: release the seats beside it too.",
+                    "This would leave %(seats)s empty on their own next to your seats: release the seats beside them too.",
+                    len(seats),
+                )
+                % values
+            )
+        else:
+            message = (
+                ngettext(
+                    "This would leave %(seats)s empty on its own: take %(seats)s too",
+                    "This would leave %(seats)s empty on their own: take %(seats)s too",
+                    len(seats),
+                )
+                % values
+            )
+            if suggestion:
+                message += _(", or choose %(other)s") % {"other": seat_range(suggestion)}
+            message += "."
+        super().__init__(message, seats=seats)
+        self.suggestion = suggestion
+
+
+class CompanionNeeded(BookingError):
+    """A companion seat belongs with its wheelchair space."""
+
+    def __init__(self, seats: Iterable[str], *, release: bool = False):
+        seats = tuple(seats)
+        if release:
+            message = _("Release the companion seat %(seats)s first: it goes with the wheelchair space.") % {
+                "seats": _seat_list(seats)
+            }
+        else:
+            message = _(
+                "Companion seat %(seats)s is for the person with the wheelchair space beside it: "
+                "hold that space first (or together)."
+            ) % {"seats": _seat_list(seats)}
+        super().__init__(message, seats=seats)
+
+
+class NoSeatsTogether(BookingError):
+    def __init__(self, count: int, zone_label: str = ""):
+        values = {"count": count, "fewer": count - 1, "zone": zone_label}
+        if zone_label and count > 1:
+            message = _(
+                "There are no %(count)d seats together in %(zone)s; %(fewer)d together or another zone?"
+            )
+        elif zone_label:
+            message = _("There is no free seat in %(zone)s; try another zone?")
+        elif count > 1:
+            message = _("There are no %(count)d seats together; try %(fewer)d together?")
+        else:
+            message = _("There is no free seat left.")
+        super().__init__(message % values)
+        self.count = count
+
+
+class InvalidChoice(BookingError):
+    """A best-available request out of range (bad input: 400)."""
+
+
+def seat_range(codes: Iterable[str]) -> str:
+    """First to last seat with an en dash for seats side by side in a row, else a list."""
+    codes = tuple(codes)
+    if len(codes) >= 2:
+        return f"{codes[0]}\u2013{codes[-1]}"
+    return _seat_list(codes)

@@ -98,6 +98,10 @@ class ShowSeat(models.Model):
     order = models.ForeignKey("Order", on_delete=models.PROTECT, null=True, blank=True, related_name="seats")
     held_until = models.DateTimeField(null=True, blank=True)
     block_reason = models.CharField(max_length=200, blank=True)
+    # From the hall's geometry (SeatSpec.pos, .kind): side by side exactly when pos differ by 1.
+    # The hold function reads neighbours with it (the no-stranded-seat rule).
+    pos = models.IntegerField(default=0)
+    kind = models.CharField(max_length=16, default="regular")
     # Bumped on every change; the sum over a showtime is the seat map's ETag (see selectors).
     version = models.PositiveIntegerField(default=0)
     # The last transaction that wrote the row, set by a trigger (migration 0008): what a seat
@@ -109,6 +113,7 @@ class ShowSeat(models.Model):
         indexes = [models.Index(fields=["showtime", "changed_txid"], name="showseat_changed")]
         constraints = [
             models.UniqueConstraint(fields=["showtime", "code"], name="showseat_unique_code"),
+            models.UniqueConstraint(fields=["showtime", "pos"], name="showseat_unique_pos"),
             models.CheckConstraint(
                 name="showseat_owner_matches_status",
                 condition=(

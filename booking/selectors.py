@@ -260,6 +260,37 @@ def open_order(*, showtime_id: int, owner_token: str | None, now: datetime | Non
     )
 
 
+def free_seat_codes(*, showtime_id: int, now: datetime | None = None) -> set[str]:
+    """The seats anyone could hold now: available, or held past their time."""
+    now = now or timezone.now()
+    return set(
+        ShowSeat.objects.filter(showtime_id=showtime_id)
+        .filter(Q(status=SeatStatus.AVAILABLE) | Q(status=SeatStatus.HELD, held_until__lte=now))
+        .values_list("code", flat=True)
+    )
+
+
+def stranded_seats(*, showtime, codes) -> list[str]:
+    """Free seats beside `codes` that are alone now (both neighbours taken): what the box office
+    warns about after a hold, block or release there."""
+    from booking.services.choosing import NEVER_STRANDED
+
+    geometry = showtime.hall.geometry
+    free = free_seat_codes(showtime_id=showtime.pk)
+    beside = {n.code for c in codes if c in geometry.by_code for n in geometry.neighbours(c) if n is not None}
+    beside |= {c for c in codes if c in geometry.by_code}
+    return sorted(
+        (
+            c
+            for c in beside
+            if c in free
+            and geometry.by_code[c].kind not in NEVER_STRANDED
+            and not any(n is not None and n.code in free for n in geometry.neighbours(c))
+        ),
+        key=lambda c: geometry.by_code[c].pos,
+    )
+
+
 @dataclasses.dataclass
 class FilmListing:
     film: object

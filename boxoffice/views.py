@@ -82,7 +82,11 @@ def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
             )
         elif action == "release":
             services.seat_release(
-                showtime_id=showtime.pk, codes=codes, owner_token=_staff_owner(request), actor=actor
+                showtime_id=showtime.pk,
+                codes=codes,
+                owner_token=_staff_owner(request),
+                actor=actor,
+                channel="box_office",
             )
         elif action == "block":
             services.seat_block(
@@ -94,6 +98,14 @@ def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
             )
     except BookingError as exc:
         messages.error(request, exc.message)
+    else:
+        if action in ("hold", "release", "block") and (lone := selectors.stranded_seats(showtime=showtime, codes=codes)):
+            # Staff are warned, not refused: the customer at the counter may want exactly these.
+            messages.warning(
+                request,
+                _("Seats %(seats)s are now on their own: online buyers will find them hard to sell.")
+                % {"seats": ", ".join(lone)},
+            )
     return redirect("box_office:showtime", showtime.pk)
 
 

@@ -185,6 +185,12 @@ if HOLD_SECONDS > SALES_CLOSE_MINUTES * 60:
         "a hold taken just before sales close would outlast the showtime's start."
     )
 SEAT_LOCK_TIMEOUT_MS = env_int("SEAT_LOCK_TIMEOUT_MS", 3000, minimum=1)
+# No stranded seats (docs/seat-choice.md): online holds and releases that would leave a single
+# free seat on its own are refused, per cinema (Cinema.orphan_rule; ORPHAN_RULE=0 turns it off
+# everywhere), while at least ORPHAN_RULE_MIN_FREE_PERCENT of the showtime's seats are free:
+# below that the last seats sell in any shape.
+ORPHAN_RULE = env_bool("ORPHAN_RULE", True)
+ORPHAN_RULE_MIN_FREE_PERCENT = env_int("ORPHAN_RULE_MIN_FREE_PERCENT", 10, minimum=0)
 CURRENCY = env_str("CURRENCY", "eur").lower()
 # A cap on orders still holding seats from one IP address (a whole office behind one NAT
 # stays far below it; a script hoarding seats does not).

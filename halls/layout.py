@@ -6,6 +6,7 @@ structural half. Every message names the row and seat at fault, so whoever edits
 the admin can fix it without reading JSON paths.
 """
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -38,7 +39,14 @@ class SeatSpec:
     line: int
     zone: str
     kind: str
-    partner: str | None
+    partner: str | None  # the other half of a couple seat
+    companion: str | None = None  # wheelchair space <-> its companion seat
+
+    @property
+    def pos(self) -> int:
+        """One integer per grid cell: seats are side by side exactly when their pos differ by 1
+        (col < 1000, so a row never runs into the next line). Stored on ShowSeat for SQL."""
+        return self.line * 1000 + self.col
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,8 @@ class HallGeometry:
     rows: tuple[RowSpec, ...]
     width: int
     height: int
+    # The best place to sit (grid line, column): what best-available measures distance from.
+    focus: tuple[float, float] = (0.0, 0.0)
 
     @functools.cached_property
     def seats(self) -> tuple[SeatSpec, ...]:
@@ -89,6 +99,15 @@ class HallGeometry:
                 out.add(seat.partner)
         return frozenset(out)
 
+    @functools.cached_property
+    def by_pos(self) -> types.MappingProxyType:
+        return types.MappingProxyType({seat.pos: seat for seat in self.seats})
+
+    def neighbours(self, code: str) -> tuple[SeatSpec | None, SeatSpec | None]:
+        """The seats directly left and right in the same row (None at a gap, aisle or row end)."""
+        pos = self.by_code[code].pos
+        return self.by_pos.get(pos - 1), self.by_pos.get(pos + 1)
+
     @functools.cache  # noqa: B019 - the geometry is immutable and cached itself
     def grid(self) -> tuple[tuple[str, tuple[SeatSpec | None, ...]], ...]:
         """One entry per grid line, front first: (row label or '', `width` cells)."""
@@ -104,17 +123,19 @@ class HallGeometry:
 
     def to_layout(self) -> dict:
         """Back to JSON (explicit lines and zones on every seat): parse(to_layout()) == self."""
+
+        def seat(s: SeatSpec) -> dict:
+            out = {"number": s.number, "col": s.col, "zone": s.zone, "kind": s.kind}
+            if s.kind == "wheelchair" and s.companion:
+                out["companion"] = self.by_code[s.companion].number
+            return out
+
         return {
             "screen": self.screen,
+            "focus": {"line": self.focus[0], "col": self.focus[1]},
             "zones": {zone.key: {"label": zone.label} for zone in self.zones},
             "rows": [
-                {
-                    "label": row.label,
-                    "line": row.line,
-                    "seats": [
-                        {"number": s.number, "col": s.col, "zone": s.zone, "kind": s.kind} for s in row.seats
-                    ],
-                }
+                {"label": row.label, "line": row.line, "seats": [seat(s) for s in row.seats]}
                 for row in self.rows
             ],
         }
@@ -258,12 +279,68 @@ def _build(data: dict) -> tuple[HallGeometry | None, list[str]]:
                     partner = f"{label}{left['number']}"
             seats.append(SeatSpec(code, label, raw["number"], raw["col"], line, zone or "", kind, partner))
         rows.append(RowSpec(label, line, tuple(seats)))
+    rows = _link_companions(data["rows"], rows, messages)
     if messages:
         return None, messages[:MAX_MESSAGES]
     rows.sort(key=lambda r: r.line)
     width = max(seat.col for row in rows for seat in row.seats) + 1
     height = max(row.line for row in rows) + 1
-    return HallGeometry(data.get("screen", "Screen"), zones, tuple(rows), width, height), []
+    focus = data.get("focus")
+    if focus is None:
+        # The middle of the line two-thirds of the way back from the screen.
+        focus = {"line": round((height - 1) * 2 / 3), "col": (width - 1) / 2}
+    geometry = HallGeometry(
+        data.get("screen", "Screen"),
+        zones,
+        tuple(rows),
+        width,
+        height,
+        (float(focus["line"]), float(focus["col"])),
+    )
+    return geometry, []
+
+
+def _link_companions(raw_rows: list, rows: list[RowSpec], messages: list[str]) -> list[RowSpec]:
+    """Wheelchair spaces name their companion seat (`"companion": number`, same row): both
+    halves learn each other's code. A companion seat serves one wheelchair space."""
+    linked: dict[str, str] = {}
+    for raw_row, row in zip(raw_rows, rows, strict=True):
+        by_number = {seat.number: seat for seat in row.seats}
+        for raw in raw_row["seats"]:
+            if "companion" not in raw:
+                continue
+            place = _("Row %(row)s, seat %(number)s") % {"row": row.label, "number": raw["number"]}
+            seat = by_number.get(raw["number"])
+            other = by_number.get(raw["companion"])
+            if seat is None:
+                continue
+            if seat.kind != "wheelchair":
+                messages.append(
+                    _("%(place)s: only a wheelchair space names a companion seat.") % {"place": place}
+                )
+            elif other is None or other.kind != "companion":
+                messages.append(
+                    _("%(place)s: companion %(number)s must be a seat of kind companion in row %(row)s.")
+                    % {"place": place, "number": raw["companion"], "row": row.label}
+                )
+            elif other.code in linked:
+                messages.append(
+                    _("%(place)s: companion seat %(code)s already serves %(other)s.")
+                    % {"place": place, "code": other.code, "other": linked[other.code]}
+                )
+            else:
+                linked[other.code] = seat.code
+                linked[seat.code] = other.code
+    if not linked:
+        return rows
+    return [
+        RowSpec(
+            row.label,
+            row.line,
+            tuple(dataclasses.replace(seat, companion=linked.get(seat.code)) for seat in row.seats),
+        )
+        for row in rows
+    ]
 
 
 def validate_layout(data: object) -> list[str]:

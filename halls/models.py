@@ -16,6 +16,14 @@ class Cinema(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
+    orphan_rule = models.BooleanField(
+        _("no stranded seats"),
+        default=True,
+        help_text=_(
+            "Refuse online holds and releases that would leave a single free seat between taken ones "
+            "(lifted when few seats remain; box office staff are warned instead)."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]

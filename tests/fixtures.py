@@ -38,6 +38,14 @@ def grid_layout(rows: str, seats_per_row: int, *, zone: str = "standard") -> dic
     }
 
 
+@pytest.fixture(autouse=True)
+def _orphan_rule(request, settings):
+    """The no-stranded-seats rule is on in production (ORPHAN_RULE defaults to true). Tests of
+    other things pick seats freely in tiny halls, where nearly every single click would strand
+    one, so it is off unless a test is marked `orphan_rule` (tests/booking/test_choosing.py)."""
+    settings.ORPHAN_RULE = request.node.get_closest_marker("orphan_rule") is not None
+
+
 @pytest.fixture
 def make_showtime(db):
     """Build a showtime (with its inventory) on a hall with the given layout."""

@@ -20,7 +20,7 @@ from booking.services.boxoffice import (
     seat_unblock,
     ticket_check_in,
 )
-from booking.services.holds import seat_hold, seat_release
+from booking.services.holds import seat_hold, seat_hold_best, seat_release
 from booking.services.locking import MAX_CODES_PER_REQUEST, Actor, seat_codes_parse
 from booking.services.orders import (
     TRANSITIONS,
@@ -59,6 +59,7 @@ __all__ = [
     "seat_block",
     "seat_codes_parse",
     "seat_hold",
+    "seat_hold_best",
     "seat_release",
     "seat_unblock",
     "showtime_create",

@@ -12,6 +12,7 @@ outcomes.
 """
 
 import dataclasses
+import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -20,20 +21,26 @@ from functools import partial
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking import hooks
 from booking.exceptions import (
     BookingError,
+    CompanionNeeded,
     HoldLimitReached,
+    InvalidChoice,
     InvalidSeat,
+    NoSeatsTogether,
     NotYourHold,
     OrderAtPayment,
     SalesClosed,
     SeatsBusy,
+    SeatStranded,
     SeatUnavailable,
     TooManyOrders,
 )
 from booking.models import OPEN_STATUSES, Channel, Order, Showtime, new_reference
+from booking.services import choosing
 from booking.services.locking import Actor, seat_codes_parse, seat_map_changed
 
 logger = logging.getLogger("booking.services.orders")  # the lazy expiry logs as the expiry does
@@ -45,7 +52,7 @@ def _requested_seats(
     """The showtime and the real seats asked for, couple partners added; unknown codes refused."""
     codes = seat_codes_parse(codes)
     if showtime is None or showtime.pk != showtime_id:
-        showtime = Showtime.objects.select_related("hall").defer("hall__layout").get(pk=showtime_id)
+        showtime = Showtime.objects.select_related("hall__cinema").defer("hall__layout").get(pk=showtime_id)
     geometry = showtime.hall.geometry
     unknown = [c for c in codes if c not in geometry.by_code]
     if unknown:
@@ -79,7 +86,9 @@ SELECT r.outcome, r.outcome_seats, r.opened, r.expired_reference, r.expired_seat
     p_client_ip => %(client_ip)s::inet, p_now => %(now)s, p_expires_at => %(expires_at)s,
     p_expires_iso => %(expires_iso)s, p_reference => %(reference)s, p_currency => %(currency)s,
     p_max_seats => %(max_seats)s, p_max_orders_per_ip => %(max_orders_per_ip)s,
-    p_lock_timeout => %(lock_timeout)s, p_payment_closed => %(payment_closed)s::bigint
+    p_lock_timeout => %(lock_timeout)s, p_payment_closed => %(payment_closed)s::bigint,
+    p_lock_codes => %(lock_codes)s::text[], p_companions => %(companions)s::jsonb,
+    p_orphan_min_free => %(orphan_min_free)s::integer
   ) AS r
 """
 
@@ -87,7 +96,9 @@ _RELEASE_SQL = """
 SELECT r.outcome, r.outcome_seats, (r.owner_order).*
   FROM booking_seat_release(
     p_showtime_id => %(showtime_id)s, p_codes => %(codes)s::text[], p_owner_token => %(owner_token)s,
-    p_actor => %(actor)s, p_lock_timeout => %(lock_timeout)s
+    p_actor => %(actor)s, p_lock_timeout => %(lock_timeout)s, p_now => %(now)s,
+    p_lock_codes => %(lock_codes)s::text[], p_companions => %(companions)s::jsonb,
+    p_orphan_min_free => %(orphan_min_free)s::integer
   ) AS r
 """
 
@@ -143,6 +154,12 @@ def seat_hold(
     if not showtime.sales_open(now):
         raise SalesClosed(wanted)
     expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
+    rules = choosing.call_rules(
+        showtime.hall.geometry,
+        wanted,
+        release=False,
+        min_free=choosing.orphan_min_free(showtime, channel=channel),
+    )
     params = {
         "showtime_id": showtime.pk,
         "codes": sorted(wanted),
@@ -160,6 +177,7 @@ def seat_hold(
         "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
         "lock_timeout": _lock_timeout(),
         "payment_closed": None,
+        **_rule_params(rules),
     }
     result = _hold_call(params)
     if result.outcome == "payment_open":
@@ -186,7 +204,15 @@ def seat_hold(
         return result.order
     if result.outcome == "unchanged":
         return result.order
-    raise _refusal(result, wanted, now)
+    raise _refusal(result, wanted, now, showtime=showtime)
+
+
+def _rule_params(rules: choosing.CallRules) -> dict:
+    return {
+        "lock_codes": list(rules.lock_codes),
+        "companions": json.dumps(rules.companions),
+        "orphan_min_free": rules.orphan_min_free,
+    }
 
 
 def _hold_call(params: dict) -> _Result:
@@ -195,7 +221,9 @@ def _hold_call(params: dict) -> _Result:
     return _Result(outcome, tuple(seats or ()), order, opened, expired)
 
 
-def _refusal(result: _Result, wanted: frozenset[str], now: datetime) -> BookingError:
+def _refusal(
+    result: _Result, wanted: frozenset[str], now: datetime, *, showtime: Showtime, release: bool = False
+) -> BookingError:
     """The domain error for a refused call; it carries the owner's open order as the call saw it,
     so the view redraws the basket without asking the database again."""
     order = result.order
@@ -209,6 +237,14 @@ def _refusal(result: _Result, wanted: frozenset[str], now: datetime) -> BookingE
         error = OrderAtPayment(order.reference, order.get_status_display(), "holding")
     elif result.outcome == "not_yours":
         error = NotYourHold(result.seats)
+    elif result.outcome == "companion":
+        error = CompanionNeeded(result.seats, release=release)
+    elif result.outcome == "stranded":
+        error = SeatStranded(
+            result.seats,
+            release=release,
+            suggestion=() if release else _suggestion(showtime, wanted),
+        )
     elif result.outcome == "busy":
         return SeatsBusy(wanted)  # the call saw nothing: the view asks for the order itself
     else:
@@ -217,6 +253,13 @@ def _refusal(result: _Result, wanted: frozenset[str], now: datetime) -> BookingE
     if order is not None and order.status in OPEN_STATUSES and order.expires_at > now:
         error.order = order
     return error
+
+
+def _suggestion(showtime: Showtime, wanted: frozenset[str]) -> tuple[str, ...]:
+    """Seats in the same row that would not strand one (a read after the refusal: a hint only)."""
+    from booking.selectors import free_seat_codes
+
+    return choosing.suggestion(showtime.hall.geometry, free_seat_codes(showtime_id=showtime.pk), wanted)
 
 
 def _schedule_expiry(order: Order) -> None:
@@ -237,20 +280,160 @@ def seat_release(
     actor: Actor,
     now=None,
     showtime: Showtime | None = None,
+    channel: str = Channel.ONLINE,
 ) -> Order:
     """Give back some of the owner's held seats (couples go back as a pair)."""
     now = now or timezone.now()
     showtime, wanted = _requested_seats(showtime_id, codes, showtime)
+    rules = choosing.call_rules(
+        showtime.hall.geometry,
+        wanted,
+        release=True,
+        min_free=choosing.orphan_min_free(showtime, channel=channel),
+    )
     params = {
         "showtime_id": showtime.pk,
         "codes": sorted(wanted),
         "owner_token": owner_token,
         "actor": actor.label,
         "lock_timeout": _lock_timeout(),
+        "now": now,
+        **_rule_params(rules),
     }
     (outcome, seats), order = _call(_RELEASE_SQL, params, 2)
     result = _Result(outcome, tuple(seats or ()), order)
     if outcome == "released":
         _changed(showtime.pk)
         return order
-    raise _refusal(result, wanted, now)
+    raise _refusal(result, wanted, now, showtime=showtime, release=True)
+
+
+_BEST_CANDIDATES = 20  # groups tried before giving up: each is one locked read
+
+
+class _LapsedAtPayment(Exception):
+    def __init__(self, order: Order):
+        super().__init__(order.pk)
+        self.order = order
+
+
+def seat_hold_best(
+    *,
+    showtime_id: int,
+    count: int,
+    owner_token: str,
+    actor: Actor,
+    zone: str | None = None,
+    channel: str = Channel.ONLINE,
+    staff_user=None,
+    client_ip: str | None = None,
+    now: datetime | None = None,
+    showtime: Showtime | None = None,
+) -> Order:
+    """Hold the best `count` free seats (optionally in one zone), all or none.
+
+    Choosing and locking happen in one transaction under the owner's lock: read the free seats,
+    rank the groups (booking.services.choosing.best_groups), lock a group `FOR UPDATE SKIP
+    LOCKED` in pk order, check it is still free and hold it through the same database function as
+    any hold (so every invariant and rule applies); a group someone else is busy with, or that
+    no longer fits, is skipped for the next. A partial group is never held.
+    """
+    now = now or timezone.now()
+    if showtime is None or showtime.pk != showtime_id:
+        showtime = Showtime.objects.select_related("hall__cinema").defer("hall__layout").get(pk=showtime_id)
+    geometry = showtime.hall.geometry
+    zones = {z.key: z.label for z in geometry.zones}
+    if not isinstance(count, int) or not 1 <= count <= settings.MAX_SEATS_PER_ORDER:
+        raise InvalidChoice(
+            _("Choose between 1 and %(limit)d seats.") % {"limit": settings.MAX_SEATS_PER_ORDER}
+        )
+    if zone is not None and zone not in zones:
+        raise InvalidChoice(
+            _("There is no zone %(zone)s in this hall; choose one of %(zones)s.")
+            % {"zone": zone, "zones": ", ".join(zones)}
+        )
+    if not showtime.sales_open(now):
+        raise SalesClosed()
+    payment_closed = None
+    for _attempt in range(3):
+        try:
+            result, wanted = _best_attempt(
+                showtime, count, zone, owner_token, actor, channel, staff_user, client_ip, now, payment_closed
+            )
+        except _LapsedAtPayment as pending:
+            if not hooks.payment_close(order_id=pending.order.pk):
+                raise OrderAtPayment(pending.order.reference) from None
+            payment_closed = pending.order.pk
+            continue
+        if result is None:
+            raise NoSeatsTogether(count, zones[zone] if zone else "")
+        if result.outcome == "held":
+            _changed(showtime.pk)
+            if result.opened:
+                _schedule_expiry(result.order)
+            return result.order
+        raise _refusal(result, wanted, now, showtime=showtime)
+    raise SeatsBusy(())
+
+
+def _best_attempt(
+    showtime, count, zone, owner_token, actor, channel, staff_user, client_ip, now, payment_closed
+):
+    """One transaction: (the hold call's result, the group) or (None, empty) when no group fits."""
+    geometry = showtime.hall.geometry
+    min_free = choosing.orphan_min_free(showtime, channel=channel)
+    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
+    base = {
+        "showtime_id": showtime.pk,
+        "owner_token": owner_token,
+        "actor": actor.label,
+        "channel": channel,
+        "staff_user_id": staff_user.pk if staff_user is not None else None,
+        "client_ip": client_ip or None,
+        "now": now,
+        "expires_at": expires_at,
+        "expires_iso": expires_at.isoformat(),
+        "reference": new_reference(),
+        "currency": showtime.currency,
+        "max_seats": settings.MAX_SEATS_PER_ORDER,
+        "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
+        "lock_timeout": _lock_timeout(),
+        "payment_closed": payment_closed,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
+        # The hold function's lock order: the owner's advisory lock, the open order, then seats.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{showtime.pk}:{owner_token}"]
+        )
+        cursor.execute(
+            "SELECT id FROM booking_order WHERE showtime_id = %s AND owner_token = %s"
+            " AND status IN ('holding', 'paying') FOR UPDATE",
+            [showtime.pk, owner_token],
+        )
+        from booking.selectors import free_seat_codes
+
+        free = free_seat_codes(showtime_id=showtime.pk, now=now)
+        groups = choosing.best_groups(geometry, free, count, zone=zone)
+        for group in groups[:_BEST_CANDIDATES]:
+            cursor.execute(
+                "SELECT code FROM booking_showseat WHERE showtime_id = %s AND code = ANY(%s)"
+                " AND (status = 'available' OR (status = 'held' AND held_until <= %s))"
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
+                [showtime.pk, list(group.codes), now],
+            )
+            if len(cursor.fetchall()) < len(group.codes):
+                continue  # someone else has one of them: the next group
+            wanted = frozenset(group.codes)
+            # A group chosen as leaving no seat alone is held under the rule (a neighbour that
+            # changed since the read makes it refuse, and the next group is tried); a group
+            # that leaves one was chosen knowingly, for want of better.
+            rule_on = min_free is not None and not group.strands
+            rules = choosing.call_rules(geometry, wanted, release=False, min_free=0 if rule_on else None)
+            result = _hold_call({**base, "codes": sorted(wanted), **_rule_params(rules)})
+            if result.outcome == "payment_open":
+                raise _LapsedAtPayment(result.order)
+            if result.outcome in ("stranded", "unavailable", "companion"):
+                continue
+            return result, wanted
+    return None, frozenset()

@@ -16,7 +16,14 @@ def showtime_create_inventory(*, showtime: Showtime) -> int:
         raise ValueError(f"showtime {showtime.pk} has no price for zone(s) {', '.join(sorted(missing))}")
     existing = set(ShowSeat.objects.filter(showtime=showtime).values_list("code", flat=True))
     seats = [
-        ShowSeat(showtime=showtime, code=s.code, zone=s.zone, price=int(showtime.prices[s.zone]))
+        ShowSeat(
+            showtime=showtime,
+            code=s.code,
+            zone=s.zone,
+            price=int(showtime.prices[s.zone]),
+            pos=s.pos,
+            kind=s.kind,
+        )
         for s in geometry.seats
         if s.code not in existing
     ]

@@ -17,12 +17,16 @@ from django.views.decorators.vary import vary_on_cookie, vary_on_headers
 from booking import metrics, selectors, services
 from booking.exceptions import (
     BookingError,
+    CompanionNeeded,
     HoldLimitReached,
+    InvalidChoice,
     InvalidSeat,
+    NoSeatsTogether,
     NotYourHold,
     OrderAtPayment,
     SalesClosed,
     SeatsBusy,
+    SeatStranded,
     SeatUnavailable,
     TooManyOrders,
 )
@@ -34,6 +38,10 @@ from booking.tickets import tickets_with_qr
 # DESIGN.md's status codes for each domain error.
 ERROR_STATUS = {
     InvalidSeat: 400,
+    InvalidChoice: 400,
+    NoSeatsTogether: 409,
+    SeatStranded: 409,
+    CompanionNeeded: 409,
     HoldLimitReached: 400,
     SeatUnavailable: 409,
     OrderAtPayment: 409,
@@ -184,7 +192,18 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     status, error, order = 200, None, None
     started = time.perf_counter()
     try:
-        if hold:
+        if hold and "best" in request.POST:
+            order = services.seat_hold_best(
+                showtime_id=showtime.pk,
+                count=_best_count(request.POST["best"]),
+                zone=request.POST.get("zone") or None,
+                owner_token=token,
+                actor=actor,
+                client_ip=client_network(request),
+                showtime=showtime,
+            )
+            codes = list(order.seat_codes)
+        elif hold:
             order = services.seat_hold(
                 showtime_id=showtime.pk,
                 codes=codes,
@@ -223,6 +242,14 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     context["error"] = error
     response = render(request, "booking/showtime.html#seat-change", context, status=status)
     return _with_retry_after(response, error)
+
+
+def _best_count(value: str) -> int:
+    """The `best` field: a whole number of seats (the service checks the range)."""
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidChoice(_("Say how many seats you want together, as a number.")) from None
 
 
 def _with_retry_after(response: HttpResponse, error: BookingError | None) -> HttpResponse:
