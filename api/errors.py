@@ -14,13 +14,17 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from api.exceptions import KeyOrderLimitReached
 from booking.exceptions import (
     BookingError,
+    CompanionNeeded,
     HoldLimitReached,
+    InvalidChoice,
     InvalidSeat,
+    NoSeatsTogether,
     NotYourHold,
     OrderAtPayment,
     OrderTransitionRefused,
     SalesClosed,
     SeatsBusy,
+    SeatStranded,
     SeatUnavailable,
     TooManyOrders,
 )
@@ -31,6 +35,10 @@ BOOKING_ERRORS: dict[type[BookingError], tuple[int, str]] = {
     InvalidSeat: (400, "invalid_seat"),
     HoldLimitReached: (400, "hold_limit_reached"),
     SeatUnavailable: (409, "seat_unavailable"),
+    InvalidChoice: (400, "invalid_choice"),
+    NoSeatsTogether: (409, "no_seats_together"),
+    SeatStranded: (409, "seat_stranded"),
+    CompanionNeeded: (409, "companion_needed"),
     NotYourHold: (409, "seat_not_held"),
     OrderAtPayment: (409, "order_at_payment"),
     OrderTransitionRefused: (409, "order_not_open"),
@@ -61,7 +69,8 @@ def booking_error_response(exc: BookingError) -> Response:
     status, code = next(
         (BOOKING_ERRORS[cls] for cls in type(exc).__mro__ if cls in BOOKING_ERRORS), (400, "booking_error")
     )
-    extra = {"seats": list(exc.seats)} if isinstance(exc, SeatUnavailable) else {}
+    named = SeatUnavailable | SeatStranded | CompanionNeeded
+    extra = {"seats": list(exc.seats)} if isinstance(exc, named) else {}
     response = Response(error_body(code, exc.message, **extra), status=status)
     if isinstance(exc, SeatsBusy):
         response["Retry-After"] = str(SEATS_BUSY_RETRY_AFTER)

@@ -105,7 +105,9 @@ class SeatsRequestSerializer(serializers.Serializer):
         required=False,
         min_value=1,
         max_value=MAX_CODES_PER_REQUEST,
-        help_text=gettext_lazy("The best N seats together (not available yet: answers 400 not_supported)."),
+        help_text=gettext_lazy(
+            "The best N seats together, held atomically (409 no_seats_together when no group fits)."
+        ),
     )
     zone = serializers.CharField(
         required=False, max_length=32, help_text=gettext_lazy("With best: a price zone.")

@@ -33,8 +33,30 @@ def _require_open(order: Order, now: datetime) -> None:
         raise OrderNotOpen(order.reference, status)
 
 
+def _hold(*, api_key, showtime_id, owner_token, now, codes=None, best=None, zone=None) -> Order:
+    """Named seats, or the best `best` seats together (optionally in `zone`)."""
+    if best is not None:
+        return booking.seat_hold_best(
+            showtime_id=showtime_id,
+            count=best,
+            zone=zone,
+            owner_token=owner_token,
+            actor=api_actor(api_key),
+            now=now,
+        )
+    return booking.seat_hold(
+        showtime_id=showtime_id, codes=codes, owner_token=owner_token, actor=api_actor(api_key), now=now
+    )
+
+
 def api_order_create(
-    *, api_key: APIKey, showtime_id: int, codes: Iterable[str], now: datetime | None = None
+    *,
+    api_key: APIKey,
+    showtime_id: int,
+    codes: Iterable[str] | None = None,
+    best: int | None = None,
+    zone: str | None = None,
+    now: datetime | None = None,
 ) -> Order:
     """A new order holding `codes`, owned by the key, within the key's cap on open orders."""
     now = now or timezone.now()
@@ -44,28 +66,38 @@ def api_order_create(
         limit = settings.API_MAX_OPEN_ORDERS_PER_KEY
         if open_orders_of_key(api_key=api_key, now=now) >= limit:
             raise KeyOrderLimitReached(limit)
-        order = booking.seat_hold(
+        order = _hold(
+            api_key=api_key,
             showtime_id=showtime_id,
-            codes=codes,
             owner_token=f"api:{api_key.prefix}:{secrets.token_hex(12)}",
-            actor=api_actor(api_key),
             now=now,
+            codes=codes,
+            best=best,
+            zone=zone,
         )
         ApiOrder.objects.create(order=order, api_key=api_key)
     return order
 
 
 def api_order_add_seats(
-    *, api_key: APIKey, order: Order, codes: Iterable[str], now: datetime | None = None
+    *,
+    api_key: APIKey,
+    order: Order,
+    codes: Iterable[str] | None = None,
+    best: int | None = None,
+    zone: str | None = None,
+    now: datetime | None = None,
 ) -> Order:
     now = now or timezone.now()
     _require_open(order, now)
-    held = booking.seat_hold(
+    held = _hold(
+        api_key=api_key,
         showtime_id=order.showtime_id,
-        codes=codes,
         owner_token=order.owner_token,
-        actor=api_actor(api_key),
         now=now,
+        codes=codes,
+        best=best,
+        zone=zone,
     )
     if held.pk != order.pk:
         # The clock ran out between the check and the hold, which opened a new order for the

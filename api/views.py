@@ -15,7 +15,6 @@ from rest_framework_api_key.models import APIKey
 
 from api import selectors, services
 from api.authentication import HasApiKey
-from api.errors import ApiError
 from api.idempotency import idempotent
 from api.schema import IDEMPOTENCY_KEY, ORDER_OF_KEY
 from api.serializers import (
@@ -55,12 +54,11 @@ def _own_order(request, reference: str) -> Order:
     return order
 
 
-def _seats_wanted(data: dict) -> list[str]:
+def _seats_wanted(data: dict) -> dict:
+    """Named seats, or best=N (and a zone): the keyword arguments of the order services."""
     if "best" in data:
-        raise ApiError(
-            400, "not_supported", _("Choosing the best seats (best=N) is not available yet; name the seats.")
-        )
-    return data["seats"]
+        return {"best": data["best"], "zone": data.get("zone")}
+    return {"codes": data["seats"]}
 
 
 @extend_schema(parameters=[ShowtimeFilterSerializer], responses={200: ShowtimePageSerializer, **ERRORS})
@@ -118,10 +116,10 @@ def showtime_seats(request, showtime_id: int):
 @idempotent
 def order_create(request):
     data = _valid(OrderCreateSerializer, request.data)
-    codes = _seats_wanted(data)
+    wanted = _seats_wanted(data)
     if not selectors.showtime_exists(data["showtime"]):
         raise NotFound(_("There is no such showtime."))
-    order = services.api_order_create(api_key=request.auth, showtime_id=data["showtime"], codes=codes)
+    order = services.api_order_create(api_key=request.auth, showtime_id=data["showtime"], **wanted)
     return Response(OrderSerializer(order).data, status=201)
 
 
@@ -142,8 +140,8 @@ def order_detail(request, reference: str):
 @idempotent
 def order_seats_add(request, reference: str):
     order = _own_order(request, reference)
-    codes = _seats_wanted(_valid(SeatsRequestSerializer, request.data))
-    order = services.api_order_add_seats(api_key=request.auth, order=order, codes=codes)
+    wanted = _seats_wanted(_valid(SeatsRequestSerializer, request.data))
+    order = services.api_order_add_seats(api_key=request.auth, order=order, **wanted)
     return Response(OrderSerializer(order).data)
 
 

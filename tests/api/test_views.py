@@ -14,6 +14,7 @@ from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
 from booking.services import Actor, booking_confirm, seat_block, seat_hold
 from checkout.models import Payment
 from tests.api.conftest import ApiClient
+from tests.fixtures import grid_layout
 
 ORDERS = "/api/v1/orders/"
 
@@ -181,8 +182,10 @@ def test_hold_of_a_taken_seat_is_409_naming_it_and_holds_nothing(api, showtime):
         ({"seats": []}, "invalid"),
         ({}, "invalid"),
         ({"seats": ["A1"], "best": 2}, "invalid"),
-        ({"best": 2}, "not_supported"),
-        ({"best": 2, "zone": "standard"}, "not_supported"),
+        ({"best": 0}, "invalid"),
+        ({"best": 99}, "invalid"),
+        ({"best": 2, "zone": "balcony"}, "invalid_choice"),
+        ({"seats": ["A1"], "zone": "standard"}, "invalid"),
     ],
 )
 def test_hold_bad_input_is_400(api, showtime, body, error):
@@ -299,7 +302,9 @@ def test_add_seats_to_the_keys_order(api, showtime):
     )
     assert taken.status_code == 200  # A2 is already this order's: only A3 is new
     assert taken.json()["seats"] == ["A1", "A2", "A3"]
-    assert (best.status_code, best.json()["error"]) == (400, "not_supported")
+    # A1-A3 are the order's and A4 is no pair: row B, at an end (B2-B3 would leave B1 and B4 alone).
+    assert best.status_code == 200
+    assert best.json()["seats"] == ["A1", "A2", "A3", "B1", "B2"]
 
 
 def test_release_one_seat(api, showtime):
@@ -468,3 +473,13 @@ def test_checkout_while_stripe_is_unreachable_is_503_and_the_seats_stay_held(api
     assert response["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER_SECONDS)
     assert Order.objects.get(reference=reference).status == OrderStatus.HOLDING
     assert status_of(showtime, "A1") == SeatStatus.HELD
+
+
+def test_create_with_best_holds_the_group_and_409s_when_none_fits(api, make_showtime):
+    showtime = make_showtime(grid_layout("A", 3))
+    created = api.post_json(ORDERS, {"showtime": showtime.pk, "best": 2, "zone": "standard"})
+    assert created.status_code == 201
+    assert len(created.json()["seats"]) == 2
+    none = api.post_json(ORDERS, {"showtime": showtime.pk, "best": 2})
+    assert none.status_code == 409
+    assert none.json()["error"] == "no_seats_together"
