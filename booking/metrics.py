@@ -11,12 +11,16 @@ from prometheus_client import Counter, Histogram
 
 from booking.exceptions import (
     BookingError,
+    CompanionNeeded,
     HoldLimitReached,
+    InvalidChoice,
     InvalidSeat,
+    NoSeatsTogether,
     NotYourHold,
     OrderTransitionRefused,
     SalesClosed,
     SeatsBusy,
+    SeatStranded,
     SeatUnavailable,
     TooManyOrders,
 )
@@ -34,6 +38,10 @@ CONFLICT_REASONS: dict[type[BookingError], str] = {
     SalesClosed: "sales_closed",
     InvalidSeat: "invalid",
     NotYourHold: "not_yours",
+    SeatStranded: "stranded",
+    CompanionNeeded: "companion",
+    NoSeatsTogether: "no_group",
+    InvalidChoice: "invalid",
 }
 OTHER = "other"
 

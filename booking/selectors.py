@@ -329,6 +329,8 @@ class Basket:
     total: int
     currency: str
     expires_at: datetime | None
+    # Free companion seats of the wheelchair spaces in the basket: the basket offers them.
+    companion_offers: tuple[str, ...] = ()
 
     @property
     def seconds_left(self) -> int:
@@ -357,16 +359,20 @@ def seat_map(*, showtime, order: Order | None, codes=None) -> dict:
         "states": states,
         "cursor": cursor,
         "order": order,
-        "basket": basket(order=order, states=states),
+        "basket": basket(order=order, states=states, geometry=geometry),
     }
 
 
-def basket(*, order: Order | None, states: dict[str, SeatView]) -> Basket | None:
+def basket(*, order: Order | None, states: dict[str, SeatView], geometry=None) -> Basket | None:
     """The viewer's held seats, priced from the map already read (no extra query)."""
     if order is None:
         return None
     seats = [view for view in states.values() if view.state == SeatState.MINE]
-    return Basket(seats, sum(s.price for s in seats), order.currency, order.expires_at)
+    offers = ()
+    if geometry is not None:
+        companions = (geometry.by_code[s.code].companion for s in seats if s.code in geometry.by_code)
+        offers = tuple(c for c in companions if c and c in states and states[c].state == SeatState.AVAILABLE)
+    return Basket(seats, sum(s.price for s in seats), order.currency, order.expires_at, offers)
 
 
 # --- box office ----------------------------------------------------------------------------

@@ -99,7 +99,9 @@ def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
     except BookingError as exc:
         messages.error(request, exc.message)
     else:
-        if action in ("hold", "release", "block") and (lone := selectors.stranded_seats(showtime=showtime, codes=codes)):
+        if action in ("hold", "release", "block") and (
+            lone := selectors.stranded_seats(showtime=showtime, codes=codes)
+        ):
             # Staff are warned, not refused: the customer at the counter may want exactly these.
             messages.warning(
                 request,

@@ -31,9 +31,15 @@ def render_preview(layout) -> str:
     except LayoutError as exc:
         return render_to_string("admin/halls/hall/preview.html", {"errors": exc.messages})
     zone_labels = {z.key: z.label for z in geometry.zones}
-    return render_to_string(
-        "admin/halls/hall/preview.html", {"geometry": geometry, "zone_labels": zone_labels}
-    )
+    focus_line, focus_col = geometry.focus
+    context = {
+        "geometry": geometry,
+        "zone_labels": zone_labels,
+        # The grid cell nearest the best-available focus, outlined in the preview.
+        "focus": (round(focus_line), round(focus_col)),
+        "focus_exact": geometry.focus,
+    }
+    return render_to_string("admin/halls/hall/preview.html", context)
 
 
 @admin.register(Cinema)

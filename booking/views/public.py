@@ -114,6 +114,7 @@ def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> d
     return {
         **_seat_map_context(showtime, order=order),
         "buyer_token": _buyer_field(request),
+        "max_seats": settings.MAX_SEATS_PER_ORDER,
         "etag": selectors.seat_map_etag(
             showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
         ),
@@ -271,7 +272,10 @@ def _changed_codes(showtime: Showtime, codes: list[str], error: BookingError | N
         wanted |= set(error.seats)
     geometry = showtime.hall.geometry
     # Only real seats: whatever else was posted is not a seat to draw, nor to query for.
-    return sorted(code for code in geometry.with_partners(wanted) if code in geometry.by_code)
+    real = {code for code in geometry.with_partners(wanted) if code in geometry.by_code}
+    # A wheelchair space's companion seat: the basket offers it when it is free.
+    real |= {geometry.by_code[c].companion for c in real if geometry.by_code[c].companion}
+    return sorted(real)
 
 
 @require_POST

@@ -332,3 +332,16 @@ def test_a_companion_seat_needs_its_wheelchair_space(medium_showtime):
 def test_a_companion_seat_is_free_to_take_once_its_space_is_sold(medium_showtime):
     take(medium_showtime, ["A14"])
     hold(medium_showtime, ["A13"])
+
+
+def test_the_basket_offers_the_companion_seat_of_a_wheelchair_space(medium_showtime):
+    client = HtmxClient()
+    client.get(url(medium_showtime))
+    response = client.post(url(medium_showtime, "hold"), {"seat": "A1"})
+    assert "Add the companion seat A2" in response.content.decode()
+    response = client.post(url(medium_showtime, "hold"), {"seat": "A2"})
+    assert response.status_code == 200
+    assert "Add the companion seat" not in response.content.decode()
+    lone = HtmxClient().post(url(medium_showtime, "hold"), {"seat": "A13"})
+    assert lone.status_code == 409
+    assert "Companion seat A13 is for the person with the wheelchair space" in lone.content.decode()

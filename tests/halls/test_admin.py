@@ -13,6 +13,9 @@ def test_hall_change_page_shows_the_preview(admin_client):
     assert 'class="hall-preview"' in html
     assert html.count("data-preview-seat=") == 6
     assert 'aria-label="Row B, seat 1, vip, couple-left"' in html
+    # The best-available focus: one grid cell outlined, and said in words.
+    assert html.count('class="cell seat focus') + html.count('class="cell focus"') == 2
+    assert "best-available focus (line" in html
 
 
 def test_admin_add_page_and_invalid_layout_errors(admin_client):
