@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: help install run test test-fast e2e bench lint format lock screenshots check-deploy docker-config clean
+.PHONY: help install run test test-fast e2e bench lint format lock messages screenshots check-deploy docker-config clean
 
 help:
 	@echo "make run      serve SeatLock on http://127.0.0.1:$(PORT) (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -44,6 +44,13 @@ bench: install
 
 screenshots: install
 	DEBUG=1 SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest e2e -k screenshot
+
+# Translations: refresh locale/de/LC_MESSAGES/django.po from the code and templates, then compile
+# the .mo (committed, so running SeatLock needs no gettext tools). Needs GNU gettext.
+messages: install
+	DEBUG=1 $(BIN)/python manage.py makemessages -l de --no-obsolete --no-location \
+	  --ignore=.venv --ignore=bench --ignore=tests --ignore=e2e --ignore=var --ignore=static/vendor
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l de --ignore=.venv
 
 lint: install
 	$(BIN)/ruff check .

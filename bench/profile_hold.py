@@ -103,7 +103,8 @@ def in_process() -> int:
     from booking.models import ShowSeat, Showtime
 
     call_command("collectstatic", "--no-input", verbosity=0)
-    showtime = Showtime.objects.get(hall__slug="panorama")
+    # The bench's hall, or the demo's 352-seat one (`manage.py seed_demo`).
+    showtime = Showtime.objects.filter(hall__slug__in=["panorama", "imax"]).order_by("starts_at").last()
     ShowSeat.objects.filter(showtime=showtime).update(status="available", order=None, held_until=None)
     codes = list(ShowSeat.objects.filter(showtime=showtime).values_list("code", flat=True))[:200]
     clients = [Client() for _ in range(40)]
@@ -119,7 +120,8 @@ def in_process() -> int:
                 {"buyer": tokens[i % 40], "seat": code},
                 headers={"HX-Request": "true"},
             )
-            assert response.status_code == 200, response.status_code
+            # A 409 (a seat the stranded-seat rule keeps free) is a hold request too.
+            assert response.status_code in (200, 409), (code, response.status_code)
 
     started = time.perf_counter()
     cProfile.runctx("run()", globals(), locals(), "/tmp/seatlock-hold.prof")

@@ -2,7 +2,7 @@
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF ", "sek": "kr "}
 KIND_LABELS = {
@@ -21,9 +21,13 @@ STATE_LABELS = {
 
 
 def money(cents: int, currency: str) -> str:
-    """Integer minor units to a display string, e.g. 1250, "eur" -> "€12.50"."""
-    amount = number_format(cents / 100, decimal_pos=2)
-    return f"{SYMBOLS.get(currency.lower(), currency.upper() + ' ')}{amount}"
+    """Integer minor units to a display string for the active language: 1250, "eur" ->
+    "€12.50" in English, "12,50 €" in German (the order is the translation's to say)."""
+    amount = number_format(cents / 100, decimal_pos=2, use_l10n=True)
+    symbol = SYMBOLS.get(currency.lower(), currency.upper() + " ")
+    # Translators: a price; put %(amount)s and %(symbol)s in your language's order (German: "%(amount)s %(symbol)s").
+    text = pgettext("money", "%(symbol)s%(amount)s") % {"symbol": symbol, "amount": amount}
+    return text.strip().replace("  ", " ")
 
 
 def row_phrase(row: str) -> str:

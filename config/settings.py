@@ -304,7 +304,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SeatLock <tickets@seatlock.l
 
 # --- i18n, time -------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
-LANGUAGES = [("en", _("English"))]
+# German is complete (locale/de, compiled by `make messages`, .mo files committed); the language
+# comes from the switcher's cookie, else Accept-Language (LocaleMiddleware), else LANGUAGE_CODE.
+LANGUAGES = [("en", _("English")), ("de", _("Deutsch"))]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
