@@ -23,7 +23,7 @@ STATE_LABELS = {
 def money(cents: int, currency: str) -> str:
     """Integer minor units to a display string for the active language: 1250, "eur" ->
     "€12.50" in English, "12,50 €" in German (the order is the translation's to say)."""
-    amount = number_format(cents / 100, decimal_pos=2, use_l10n=True)
+    amount = number_format(cents / 100, decimal_pos=2, use_l10n=True, force_grouping=True)
     symbol = SYMBOLS.get(currency.lower(), currency.upper() + " ")
     # Translators: a price; put %(amount)s and %(symbol)s in your language's order (German: "%(amount)s %(symbol)s").
     text = pgettext("money", "%(symbol)s%(amount)s") % {"symbol": symbol, "amount": amount}
