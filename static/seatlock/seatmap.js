@@ -66,11 +66,62 @@
     focusedSeat = active && active.dataset ? active.dataset.seat || null : null;
   });
 
+  // A poll never races a seat click. A poll answer swapped while a hold or release is on its
+  // way redraws the clicked button, and the click's answer then looks for #basket and
+  // #seat-status inside that detached button's old map (htmx:oobErrorNoTarget): the seat
+  // changes, the basket and the checkout form do not. So no poll leaves while a click is in
+  // flight, and a poll answer whose request left before the latest click is dropped, since it
+  // may predate that click. Nothing is lost: the next poll asks from the same cursor again,
+  // and one goes at once when the last click has landed.
+  var clicksInFlight = 0;
+  var clicksSent = 0;
+  var pollMissed = false;
+
+  function isPoll(detail) { return !!detail.elt && detail.elt.id === "seat-map"; }
+
+  function isSeatClick(detail) {
+    return !!detail.elt && !!detail.elt.dataset && !!detail.elt.dataset.seat &&
+      !!detail.requestConfig && detail.requestConfig.verb === "post";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!isPoll(event.detail)) { return; }
+    if (clicksInFlight > 0) { pollMissed = true; event.preventDefault(); return; }
+    event.detail.xhr.seatlockClicksSent = clicksSent;
+  });
+
+  // Counted from the send to the end of the exchange ("loadend" follows htmx's own handling
+  // of the answer, its swaps included, and comes on errors, aborts and timeouts too).
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (!isSeatClick(event.detail)) { return; }
+    clicksInFlight += 1;
+    clicksSent += 1;
+    event.detail.xhr.addEventListener("loadend", function () {
+      clicksInFlight -= 1;
+      if (clicksInFlight === 0 && pollMissed) { pollSoon(); }
+    });
+  });
+
+  // After the current exchange is done with: htmx queues a request its element sends meanwhile.
+  function pollSoon() {
+    pollMissed = false;
+    setTimeout(function () { document.body.dispatchEvent(new Event("seatmap-refresh")); }, 0);
+  }
+
+  function pollOutdated(detail) {
+    return clicksInFlight > 0 || detail.xhr.seatlockClicksSent !== clicksSent;
+  }
+
   function weak(tag) { return tag ? tag.replace(/^W\//, "") : tag; }
 
   // The browser revalidates polls with If-None-Match itself and hands htmx the cached body
   // as a 200: swapping identical markup would only steal keyboard focus, so skip it.
   document.addEventListener("htmx:beforeSwap", function (event) {
+    if (isPoll(event.detail) && pollOutdated(event.detail)) {
+      event.detail.shouldSwap = false;  // nor its out-of-band seats and cursor
+      if (clicksInFlight > 0) { pollMissed = true; } else { pollSoon(); }
+      return;
+    }
     if (event.detail.target && event.detail.target.id === "seat-map") {
       var tag = weak(event.detail.xhr.getResponseHeader("ETag"));  // gzip weakens it
       if (tag && tag === lastEtag) { event.detail.shouldSwap = false; }
