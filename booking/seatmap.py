@@ -126,6 +126,22 @@ def _hall_parts(geometry: HallGeometry) -> _Hall:
     return _Hall(seats=seats, rows=tuple(rows), categories=categories, zone_index=zone_index)
 
 
+def seat_category(geometry: HallGeometry, code: str, zone_labels: dict) -> str:
+    """What the basket calls a seat: "wheelchair space", "VIP, couple seat", "Standard".
+
+    A kind is named alone in the hall's main zone (most seats: every visitor's default), with
+    its zone elsewhere; a regular seat by its zone, which is what its price depends on.
+    """
+    seat = geometry.by_code[code]
+    zone = str(zone_labels.get(seat.zone, seat.zone))
+    kind = formatting.KIND_LABELS.get(seat.kind)
+    if kind is None:
+        return zone
+    if _hall(geometry).zone_index.get(seat.zone, 0) == 0:
+        return str(kind)
+    return f"{zone}, {kind}"
+
+
 def _verbs(state: str, code: str, release_url: str) -> str:
     if state == "available":
         return f"<button name=seat value={code}"

@@ -291,6 +291,16 @@ def stranded_seats(*, showtime, codes) -> list[str]:
     )
 
 
+# A held seat is not gone: its hold may lapse or be released. Sold out means sold or blocked.
+SELLABLE_STATUSES = (SeatStatus.AVAILABLE, SeatStatus.HELD)
+
+
+def seat_map_sold_out(states: dict[str, SeatView]) -> bool:
+    """No seat of the whole map can still be had: all sold or not for sale (held seats may
+    come back, so a showtime whose last seats are held is not sold out yet)."""
+    return bool(states) and all(view.state in (SeatState.SOLD, SeatState.BLOCKED) for view in states.values())
+
+
 @dataclasses.dataclass
 class FilmListing:
     film: object
@@ -301,7 +311,8 @@ class FilmListing:
 
 
 def films_now_showing(*, now: datetime | None = None) -> list[FilmListing]:
-    """Films with their showtimes still on sale, grouped by local day of the cinema."""
+    """Films with their showtimes still on sale, grouped by local day of the cinema; each
+    showtime knows whether it is sold out (`sold_out`, see `seat_map_sold_out`)."""
     from django.conf import settings
 
     from booking.models import Showtime
@@ -311,10 +322,12 @@ def films_now_showing(*, now: datetime | None = None) -> list[FilmListing]:
     showtimes = (
         Showtime.objects.filter(starts_at__gt=now + close)
         .select_related("film", "hall__cinema")
+        .annotate(open_seats=Count("seats", filter=Q(seats__status__in=SELLABLE_STATUSES)))
         .order_by("film__title", "starts_at")
     )
     listings: dict[int, FilmListing] = {}
     for showtime in showtimes:
+        showtime.sold_out = showtime.open_seats == 0
         listing = listings.setdefault(showtime.film_id, FilmListing(showtime.film, []))
         day = showtime.local_start.date()
         if not listing.days or listing.days[-1][0] != day:

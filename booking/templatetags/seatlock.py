@@ -36,3 +36,8 @@ def seats_oob(geometry, views, showtime):
 @register.simple_tag
 def zone_class(geometry, zone):
     return seatmap.zone_class(geometry, zone)
+
+
+@register.simple_tag
+def seat_category(geometry, code, zone_labels):
+    return seatmap.seat_category(geometry, code, zone_labels)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
@@ -111,8 +112,11 @@ def now_showing(request: HttpRequest) -> HttpResponse:
 
 def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> dict:
     """The whole seat-map page's context (the partials need less)."""
+    context = _seat_map_context(showtime, order=order)
     return {
-        **_seat_map_context(showtime, order=order),
+        **context,
+        "sold_out": selectors.seat_map_sold_out(context["states"]),
+        "started": showtime.starts_at <= timezone.now(),
         "buyer_token": _buyer_field(request),
         "max_seats": settings.MAX_SEATS_PER_ORDER,
         "etag": selectors.seat_map_etag(

@@ -17,12 +17,12 @@
     if (timer) { clearInterval(timer); timer = null; }
     if (!box) { return; }
     var deadline = Date.now() + parseInt(box.dataset.secondsLeft, 10) * 1000;
-    var clock = box.querySelector(".countdown-clock");
+    var clocks = document.querySelectorAll("#basket .countdown-clock, #basket .basket-bar-clock");
     var warned = false;
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       var minutes = Math.floor(left / 60), seconds = left % 60;
-      clock.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+      clocks.forEach(function (clock) { clock.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds; });
       if (left <= 60 && !warned) {
         warned = true;
         box.classList.add("text-danger", "fw-bold");
@@ -34,7 +34,7 @@
         var basket = document.getElementById("basket");
         var expired = basket.querySelector(".countdown-expired");
         if (expired) { expired.classList.remove("d-none"); announce(expired.textContent); }
-        basket.querySelectorAll("[data-basket-seat], form").forEach(function (el) { el.remove(); });
+        basket.querySelectorAll("[data-basket-seat], form, [data-basket-bar]").forEach(function (el) { el.remove(); });
         document.body.dispatchEvent(new Event("seatmap-refresh"));
       }
     }
