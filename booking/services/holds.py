@@ -122,6 +122,14 @@ def _lock_timeout() -> str:
     return f"{settings.SEAT_LOCK_TIMEOUT_MS}ms"
 
 
+def seat_cap(channel: str) -> int:
+    """Seats one order may hold: the counter sells groups, so staff have their own cap; the
+    channel is set by the caller (only the box-office views pass it), never by a client."""
+    if channel == Channel.BOX_OFFICE:
+        return settings.BOX_OFFICE_MAX_SEATS_PER_ORDER
+    return settings.MAX_SEATS_PER_ORDER
+
+
 def seat_hold(
     *,
     showtime_id: int,
@@ -156,7 +164,7 @@ def seat_hold(
         "expires_iso": expires_at.isoformat(),
         "reference": new_reference(),
         "currency": showtime.currency,
-        "max_seats": settings.MAX_SEATS_PER_ORDER,
+        "max_seats": seat_cap(channel),
         "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
         "lock_timeout": _lock_timeout(),
         "payment_closed": None,
@@ -186,7 +194,7 @@ def seat_hold(
         return result.order
     if result.outcome == "unchanged":
         return result.order
-    raise _refusal(result, wanted, now)
+    raise _refusal(result, wanted, now, cap=params["max_seats"])
 
 
 def _hold_call(params: dict) -> _Result:
@@ -195,14 +203,16 @@ def _hold_call(params: dict) -> _Result:
     return _Result(outcome, tuple(seats or ()), order, opened, expired)
 
 
-def _refusal(result: _Result, wanted: frozenset[str], now: datetime) -> BookingError:
+def _refusal(
+    result: _Result, wanted: frozenset[str], now: datetime, *, cap: int | None = None
+) -> BookingError:
     """The domain error for a refused call; it carries the owner's open order as the call saw it,
     so the view redraws the basket without asking the database again."""
     order = result.order
     if result.outcome == "unavailable":
         error = SeatUnavailable(result.seats)
     elif result.outcome == "limit":
-        error = HoldLimitReached(wanted, settings.MAX_SEATS_PER_ORDER)
+        error = HoldLimitReached(wanted, cap or settings.MAX_SEATS_PER_ORDER)
     elif result.outcome == "too_many_orders":
         error = TooManyOrders(settings.MAX_OPEN_ORDERS_PER_IP)
     elif result.outcome == "at_payment":
