@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from booking import selectors, services
 from booking.exceptions import BookingError
-from booking.models import LedgerEntry, Order, PaymentMethod, Showtime
+from booking.models import LedgerEntry, Order, OrderStatus, PaymentMethod, Showtime
 from booking.tickets import tickets_with_qr
 from boxoffice.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
 from checkout.services import order_refund
@@ -161,14 +161,22 @@ def booking(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "boxoffice/booking.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_view
 def cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """GET asks (the confirmation page, also the body of the booking page's dialog); only the
+    POST of that form cancels, so a stray click or a prefetched link changes nothing."""
     order = _order(reference)
+    if request.method == "GET":
+        if order.status != OrderStatus.PAID:
+            messages.error(request, _("Only a paid booking can be cancelled."))
+            return redirect("box_office:booking", reference)
+        form = CancelForm(initial={"reason": request.GET.get("reason", "")[:200]})
+        return render(request, "boxoffice/cancel.html", {"order": order, "cancel_form": form})
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason for the cancellation."))
-        return redirect("box_office:booking", reference)
+        return redirect("box_office:cancel", reference)
     actor = services.Actor.staff(request.user)
     reason = form.cleaned_data["reason"]
     try:
@@ -220,8 +228,10 @@ CHECK_IN_STATUS = {
 @vary_on_headers("HX-Request")
 @staff_view
 def check_in(request: HttpRequest) -> HttpResponse:
+    """One scan per POST. The answer's form is empty (the showtime kept), so a scanner that types
+    the code and Enter can go on with the next ticket at once, with or without JavaScript."""
     form = CheckInForm(request.POST or None)
-    result = None
+    context = {"result": None}
     status = 200
     if request.method == "POST" and form.is_valid():
         result = services.ticket_check_in(
@@ -230,11 +240,14 @@ def check_in(request: HttpRequest) -> HttpResponse:
             actor=services.Actor.staff(request.user),
         )
         status = CHECK_IN_STATUS[result.outcome]
+        context = {"result": result, "scanned": form.cleaned_data["code"], "scanned_at": timezone.localtime()}
         form = CheckInForm(initial={"showtime": form.cleaned_data["showtime"]})
+    elif request.method == "POST":
+        status = 400  # the form says why (no code, a code far too long, an unknown showtime)
     template = "boxoffice/check_in.html"
     if request.htmx:
         template += "#check-in-result"
-    return render(request, template, {"form": form, "result": result}, status=status)
+    return render(request, template, {**context, "form": form}, status=status)
 
 
 @require_GET
