@@ -4,6 +4,7 @@ every view). Every seat change goes through booking.services, like the website's
 import datetime
 import functools
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
@@ -49,7 +50,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _showtime_context(request: HttpRequest, showtime: Showtime) -> dict:
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_staff_owner(request))
-    return {**selectors.seat_map(showtime=showtime, order=order), "sale_form": CounterSaleForm()}
+    return {
+        **selectors.seat_map(showtime=showtime, order=order),
+        "sale_form": CounterSaleForm(),
+        "counter_cap": settings.BOX_OFFICE_MAX_SEATS_PER_ORDER,
+    }
 
 
 @require_GET

@@ -133,3 +133,21 @@ def test_the_check_in_page_waits_for_the_first_scan(staff_client, db):
     text = html(staff_client.get("/box-office/check-in/"))
     assert 'id="check-in-form"' in text and "Ready to scan" in text
     assert "hx-post" not in text  # boxoffice.js posts the scans itself, in order
+
+
+# --- the staff map --------------------------------------------------------------------------
+
+
+def test_staff_map_has_the_legend_with_prices(staff_client, medium_showtime, settings):
+    settings.BOX_OFFICE_MAX_SEATS_PER_ORDER = 40
+    text = html(staff_client.get(f"/box-office/showtimes/{medium_showtime.pk}/"))
+    legend = text[text.index('aria-labelledby="legend-title"') :]
+    assert re.search(r'data-legend-zone="standard">.*Standard <strong>€11.50</strong>', legend)
+    assert re.search(r'data-legend-zone="vip">.*VIP <strong>€15.50</strong>', legend)
+    for state in ("Held for this sale", "Held (online or another till)", "Sold", "Blocked"):
+        assert state in legend
+    assert "Up to 40 seats in one counter sale." in legend
+    seat = re.search(r'<label [^>]*data-seat="A1"[^>]*>\s*<input [^>]*>', text).group(0)
+    assert (
+        'title="Standard €11.50"' in seat and 'aria-label="Row A, seat 1, available, Standard €11.50"' in seat
+    )
