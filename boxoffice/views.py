@@ -7,7 +7,7 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from booking.exceptions import BookingError
 from booking.models import LedgerEntry, Order, OrderStatus, PaymentMethod, Showtime
 from booking.tickets import tickets_with_qr
 from boxoffice.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
+from boxoffice.report import report_csv, report_rows
 from checkout.services import order_refund
 
 
@@ -255,12 +256,39 @@ def check_in(request: HttpRequest) -> HttpResponse:
     return render(request, template, {**context, "form": form}, status=status)
 
 
+def _report_day(request: HttpRequest) -> datetime.date | None:
+    """The day asked for (today when none); None when the parameter is not a date."""
+    raw = request.GET.get("date", "")
+    if not raw:
+        return timezone.localdate()
+    try:
+        return datetime.date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
+
+
 @require_GET
 @staff_view
 def report(request: HttpRequest) -> HttpResponse:
-    try:
-        day = datetime.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
+    day = _report_day(request)
+    if day is None:
+        messages.error(
+            request, _("Not a date: %(value)s. Showing today.") % {"value": request.GET["date"][:20]}
+        )
         day = timezone.localdate()
     lines = selectors.shift_report(day=day, tz=timezone.get_current_timezone())
-    return render(request, "boxoffice/report.html", {"day": day, "lines": lines})
+    return render(request, "boxoffice/report.html", {"day": day, "rows": report_rows(lines)})
+
+
+@require_GET
+@staff_view
+def report_download(request: HttpRequest) -> HttpResponse:
+    day = _report_day(request)
+    if day is None:
+        return HttpResponseBadRequest(_("Not a date: give ?date=YYYY-MM-DD."), content_type="text/plain")
+    lines = selectors.shift_report(day=day, tz=timezone.get_current_timezone())
+    response = HttpResponse(
+        report_csv(day=day, lines=lines, currency=settings.CURRENCY), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="shift-report-{day.isoformat()}.csv"'
+    return response

@@ -151,3 +151,97 @@ def test_staff_map_has_the_legend_with_prices(staff_client, medium_showtime, set
     assert (
         'title="Standard €11.50"' in seat and 'aria-label="Row A, seat 1, available, Standard €11.50"' in seat
     )
+
+
+# --- the shift report -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def shift(staff_client, staff, showtime, django_user_model):
+    """clara: cash 2 seats (then cancelled), card terminal 1 seat; ben: cash 1 seat."""
+    sell(staff_client, showtime, ["A1", "A2"], method="cash")
+    sell(staff_client, showtime, ["B1"], method="card_terminal")
+    cash_order = Order.objects.get(payment_method="cash")
+    staff_client.post(f"/box-office/bookings/{cash_order.reference}/cancel/", {"reason": "x"})
+    ben = django_user_model.objects.create_user("=ben", password="pw-ben-123")
+    ben.groups.add(staff.groups.get())
+    other = Client()
+    other.force_login(ben)
+    sell(other, showtime, ["B2"], method="cash")
+    return staff_client
+
+
+def row(text: str, marker: str) -> str:
+    return text[text.index(marker) :].split("</tr>")[0]
+
+
+def test_report_has_human_labels_and_a_total_per_method(shift):
+    text = html(shift.get("/box-office/report/"))
+    assert "<td>Cash</td>" in row(text, 'data-report-line="clara:cash"')
+    assert "<td>Card terminal</td>" in row(text, 'data-report-line="clara:card_terminal"')
+    assert "card_terminal</td>" not in text and "<td>cash</td>" not in text
+    cash = row(text, 'data-report-total="cash"')
+    assert "All staff" in cash and "<td>Cash</td>" in cash
+    # sold 20 + 10, refunded 20: net 10
+    assert re.findall(r"€\d+\.\d\d", cash) == ["€30.00", "€20.00", "€10.00"]
+    card = row(text, 'data-report-total="card_terminal"')
+    assert re.findall(r"€\d+\.\d\d", card) == ["€10.00", "€0.00", "€10.00"]
+    assert text.index('data-report-total="card_terminal"') < text.index('data-report-total="cash"')
+    assert "/box-office/report/csv/?date=" in text
+
+
+def test_report_labels_an_online_refund_made_at_the_counter(staff_client, showtime):
+    from booking.models import PaymentMethod
+    from boxoffice.report import method_label
+
+    assert method_label(PaymentMethod.STRIPE) == "Online (Stripe)"
+    LedgerEntry.objects.create(
+        actor="staff:clara",
+        action="order.refund",
+        showtime=showtime,
+        data={"payment_method": "stripe", "refund_amount": 1150},
+    )
+    text = html(staff_client.get("/box-office/report/"))
+    assert "<td>Online (Stripe)</td>" in row(text, 'data-report-total="stripe"')
+
+
+def test_report_downloads_as_csv(shift):
+    import csv
+    import io
+
+    from django.utils import timezone
+
+    day = timezone.localdate().isoformat()
+    response = shift.get("/box-office/report/csv/", {"date": day})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="shift-report-{day}.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows == [
+        ["Day", "Staff", "Payment", "Sales", "Sold", "Refunds", "Refunded", "Net", "Currency"],
+        [day, "'=ben", "Cash", "1", "10.00", "0", "0.00", "10.00", "EUR"],
+        [day, "clara", "Card terminal", "1", "10.00", "0", "0.00", "10.00", "EUR"],
+        [day, "clara", "Cash", "1", "20.00", "1", "20.00", "0.00", "EUR"],
+        [day, "All staff", "Card terminal", "1", "10.00", "0", "0.00", "10.00", "EUR"],
+        [day, "All staff", "Cash", "2", "30.00", "1", "20.00", "10.00", "EUR"],
+    ]
+
+
+def test_report_of_a_day_without_sales(staff_client, db):
+    text = html(staff_client.get("/box-office/report/", {"date": "2020-02-29"}))
+    assert "No counter sales that day." in text and "data-report-total" not in text
+    rows = staff_client.get("/box-office/report/csv/", {"date": "2020-02-29"}).content.decode("utf-8-sig")
+    assert rows.splitlines() == ["Day,Staff,Payment,Sales,Sold,Refunds,Refunded,Net,Currency"]
+
+
+def test_report_says_when_the_date_is_not_one(staff_client, db):
+    response = staff_client.get("/box-office/report/", {"date": "2024-13-45"})
+    assert response.status_code == 200 and "Not a date: 2024-13-45. Showing today." in html(response)
+    bad = staff_client.get("/box-office/report/csv/", {"date": "yesterday"})
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.content.decode()
+
+
+def test_report_download_is_staff_only(client, django_user_model, db):
+    assert client.get("/box-office/report/csv/")["Location"].startswith("/accounts/login/")
+    plain = Client()
+    plain.force_login(django_user_model.objects.create_user("pat"))
+    assert plain.get("/box-office/report/csv/").status_code == 403
