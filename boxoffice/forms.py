@@ -48,7 +48,16 @@ class CheckInForm(forms.Form):
     code = forms.CharField(
         label=_("Ticket code"),
         max_length=64,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        # A scanner types into it: no browser suggestions, capitals or spelling fixes in between.
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "enterkeyhint": "go",
+            }
+        ),
     )
     showtime = forms.ModelChoiceField(
         label=_("Showtime at this door"),

@@ -15,4 +15,5 @@ urlpatterns = [
     path("bookings/<str:reference>/reseat/", box_office.reseat, name="reseat"),
     path("check-in/", box_office.check_in, name="check_in"),
     path("report/", box_office.report, name="report"),
+    path("report/csv/", box_office.report_download, name="report_csv"),
 ]

@@ -4,9 +4,10 @@ every view). Every seat change goes through booking.services, like the website's
 import datetime
 import functools
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,9 +16,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from booking import selectors, services
 from booking.exceptions import BookingError
-from booking.models import LedgerEntry, Order, PaymentMethod, Showtime
+from booking.models import LedgerEntry, Order, OrderStatus, PaymentMethod, Showtime
 from booking.tickets import tickets_with_qr
 from boxoffice.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
+from boxoffice.report import report_csv, report_rows
 from checkout.services import order_refund
 
 
@@ -49,7 +51,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _showtime_context(request: HttpRequest, showtime: Showtime) -> dict:
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_staff_owner(request))
-    return {**selectors.seat_map(showtime=showtime, order=order), "sale_form": CounterSaleForm()}
+    return {
+        **selectors.seat_map(showtime=showtime, order=order),
+        "sale_form": CounterSaleForm(),
+        "counter_cap": settings.BOX_OFFICE_MAX_SEATS_PER_ORDER,
+    }
 
 
 @require_GET
@@ -175,14 +181,22 @@ def booking(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "boxoffice/booking.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_view
 def cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """GET asks (the confirmation page, also the body of the booking page's dialog); only the
+    POST of that form cancels, so a stray click or a prefetched link changes nothing."""
     order = _order(reference)
+    if request.method == "GET":
+        if order.status != OrderStatus.PAID:
+            messages.error(request, _("Only a paid booking can be cancelled."))
+            return redirect("box_office:booking", reference)
+        form = CancelForm(initial={"reason": request.GET.get("reason", "")[:200]})
+        return render(request, "boxoffice/cancel.html", {"order": order, "cancel_form": form})
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason for the cancellation."))
-        return redirect("box_office:booking", reference)
+        return redirect("box_office:cancel", reference)
     actor = services.Actor.staff(request.user)
     reason = form.cleaned_data["reason"]
     try:
@@ -234,8 +248,10 @@ CHECK_IN_STATUS = {
 @vary_on_headers("HX-Request")
 @staff_view
 def check_in(request: HttpRequest) -> HttpResponse:
+    """One scan per POST. The answer's form is empty (the showtime kept), so a scanner that types
+    the code and Enter can go on with the next ticket at once, with or without JavaScript."""
     form = CheckInForm(request.POST or None)
-    result = None
+    context = {"result": None}
     status = 200
     if request.method == "POST" and form.is_valid():
         result = services.ticket_check_in(
@@ -244,19 +260,49 @@ def check_in(request: HttpRequest) -> HttpResponse:
             actor=services.Actor.staff(request.user),
         )
         status = CHECK_IN_STATUS[result.outcome]
+        context = {"result": result, "scanned": form.cleaned_data["code"], "scanned_at": timezone.localtime()}
         form = CheckInForm(initial={"showtime": form.cleaned_data["showtime"]})
+    elif request.method == "POST":
+        status = 400  # the form says why (no code, a code far too long, an unknown showtime)
     template = "boxoffice/check_in.html"
     if request.htmx:
         template += "#check-in-result"
-    return render(request, template, {"form": form, "result": result}, status=status)
+    return render(request, template, {**context, "form": form}, status=status)
+
+
+def _report_day(request: HttpRequest) -> datetime.date | None:
+    """The day asked for (today when none); None when the parameter is not a date."""
+    raw = request.GET.get("date", "")
+    if not raw:
+        return timezone.localdate()
+    try:
+        return datetime.date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
 
 
 @require_GET
 @staff_view
 def report(request: HttpRequest) -> HttpResponse:
-    try:
-        day = datetime.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
+    day = _report_day(request)
+    if day is None:
+        messages.error(
+            request, _("Not a date: %(value)s. Showing today.") % {"value": request.GET["date"][:20]}
+        )
         day = timezone.localdate()
     lines = selectors.shift_report(day=day, tz=timezone.get_current_timezone())
-    return render(request, "boxoffice/report.html", {"day": day, "lines": lines})
+    return render(request, "boxoffice/report.html", {"day": day, "rows": report_rows(lines)})
+
+
+@require_GET
+@staff_view
+def report_download(request: HttpRequest) -> HttpResponse:
+    day = _report_day(request)
+    if day is None:
+        return HttpResponseBadRequest(_("Not a date: give ?date=YYYY-MM-DD."), content_type="text/plain")
+    lines = selectors.shift_report(day=day, tz=timezone.get_current_timezone())
+    response = HttpResponse(
+        report_csv(day=day, lines=lines, currency=settings.CURRENCY), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="shift-report-{day.isoformat()}.csv"'
+    return response

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -86,16 +88,44 @@ def checkout_return(request: HttpRequest, reference: str) -> HttpResponse:
     if order.status == OrderStatus.PAID:
         return _redirect(request, booking_url(order))
     template = "checkout/return.html#return-status" if request.htmx else "checkout/return.html"
-    return render(request, template, {"order": order, "token": request.GET["t"]})
+    context = {"order": order, "token": request.GET["t"], "sales_open": order.showtime.sales_open()}
+    return render(request, template, context)
+
+
+PAYMENT_UNDER_WAY = (OrderStatus.PAYING, OrderStatus.AWAITING_PAYMENT)
+
+
+def _back_to_seats(request: HttpRequest, showtime: Showtime) -> HttpResponse:
+    """Where a buyer without a basket goes: the showtime while it still sells, else home."""
+    if showtime.sales_open(timezone.now()):
+        return redirect(showtime.get_absolute_url())
+    messages.info(request, _("Online sales for this showtime have closed."))
+    return redirect("booking:home")
 
 
 @require_GET
 def checkout_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """The Checkout Session's cancel_url: the buyer left the payment page, or its link back
+    after the page expired (their hold ran out while they were on it). Never a dead end."""
     order = _order_from_link(request, reference)
     order = services.checkout_abandon(order=order, actor=Actor(f"session:{order.owner_token[:12]}"))
-    if order.status == OrderStatus.HOLDING:
+    live = order.expires_at > timezone.now()
+    if order.status == OrderStatus.HOLDING and live:
         messages.info(request, _("Payment cancelled. Your seats are still held for you."))
-    return redirect(order.showtime.get_absolute_url())
+        return redirect(order.showtime.get_absolute_url())
+    if order.status == OrderStatus.PAID:
+        return redirect(booking_url(order))
+    if order.status == OrderStatus.REFUNDED or (order.status in PAYMENT_UNDER_WAY and live):
+        # Paid at Stripe after all: the return page waits for the webhook, or says the refund.
+        return redirect(f"{reverse('checkout:return', args=[order.reference])}?t={request.GET['t']}")
+    messages.warning(
+        request,
+        _(
+            "Your time to pay ran out while you were on the payment page, so your seats were "
+            "released and nothing was charged. Choose seats again."
+        ),
+    )
+    return _back_to_seats(request, order.showtime)
 
 
 def _well_formed(event) -> bool:

@@ -175,6 +175,16 @@ HOLD_MINUTES = env_int("HOLD_MINUTES", 15, minimum=1)
 # Tests and demos may shorten a hold to seconds; when set it wins over HOLD_MINUTES.
 HOLD_SECONDS = env_int("HOLD_SECONDS", 0, minimum=0) or HOLD_MINUTES * 60
 MAX_SEATS_PER_ORDER = env_int("MAX_SEATS_PER_ORDER", 10, minimum=1)
+# The counter's own cap: staff sell a school class or a birthday party in one sale. It is the
+# larger one by intent, so a value below the online cap is a mistake, refused at start.
+BOX_OFFICE_MAX_SEATS_PER_ORDER = env_int(
+    "BOX_OFFICE_MAX_SEATS_PER_ORDER", max(50, MAX_SEATS_PER_ORDER), minimum=1
+)
+if BOX_OFFICE_MAX_SEATS_PER_ORDER < MAX_SEATS_PER_ORDER:
+    raise ImproperlyConfigured(
+        f"BOX_OFFICE_MAX_SEATS_PER_ORDER ({BOX_OFFICE_MAX_SEATS_PER_ORDER}) may not be lower than "
+        f"MAX_SEATS_PER_ORDER ({MAX_SEATS_PER_ORDER}): the counter's cap is the larger one."
+    )
 SALES_CLOSE_MINUTES = env_int("SALES_CLOSE_MINUTES", 15, minimum=0)
 # Time limits that agree: a hold taken just before online sales close must end (and its
 # payment page be closed) by the showtime's start, so no payment completes for a film that

@@ -59,3 +59,33 @@ def test_cancel_on_the_payment_page_keeps_the_hold(site, stripe_sim, new_page, s
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Payment cancelled. Your seats are still held for you.")).to_be_visible()
     expect(page.locator('[data-seat="B3"]')).to_have_attribute("data-state", "mine")
+
+
+def test_hold_running_out_on_the_payment_page_leads_back_to_the_showtime(
+    site, stripe_sim, new_page, showtime
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from booking.services import Actor
+    from booking.tasks import expire_due_order
+
+    page = new_page()
+    page.goto(f"{site}/showtimes/{showtime.pk}/")
+    page.wait_for_function("window.htmx !== undefined")
+    page.locator('[data-seat="B4"]').click()
+    expect(page.locator('[data-seat="B4"]')).to_have_attribute("data-state", "mine")
+    page.get_by_label("Email for your tickets").fill("ann@example.com")
+    page.get_by_role("button", name="Continue to payment").click()
+    expect(page.get_by_role("heading", name="Pay SeatLock")).to_be_visible()
+
+    order = Order.objects.get(showtime=showtime)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expire_due_order(order_id=order.pk, actor=Actor.system("e2e"))  # what the worker does
+    page.reload()
+    expect(page.get_by_text("This checkout session has expired.")).to_be_visible()
+    page.get_by_role("link", name="Back to the shop").click()
+    expect(page.get_by_text("Your time to pay ran out while you were on the payment page")).to_be_visible()
+    assert page.url == f"{site}/showtimes/{showtime.pk}/"
+    expect(page.locator('[data-seat="B4"]')).to_have_attribute("data-state", "available")

@@ -59,7 +59,10 @@ def test_countdown_expiry_gives_the_seats_back(site, new_page, showtime, setting
     open_map(page, site, showtime)
     seat(page, "A3").click()
     expect(seat(page, "A3")).to_have_attribute("data-state", "mine")
+    expect(page.locator("[data-basket-total]")).to_have_text("€10.00")
     expect(page.locator(".countdown-expired")).to_be_visible(timeout=8000)
+    expect(page.locator("[data-basket-total]")).to_have_count(0)  # no stale price for nothing
+    expect(page.locator("[data-basket-seat]")).to_have_count(0)
     expect(seat(page, "A3")).to_have_attribute("data-state", "available", timeout=8000)
 
 

@@ -133,6 +133,14 @@ def _lock_timeout() -> str:
     return f"{settings.SEAT_LOCK_TIMEOUT_MS}ms"
 
 
+def seat_cap(channel: str) -> int:
+    """Seats one order may hold: the counter sells groups, so staff have their own cap; the
+    channel is set by the caller (only the box-office views pass it), never by a client."""
+    if channel == Channel.BOX_OFFICE:
+        return settings.BOX_OFFICE_MAX_SEATS_PER_ORDER
+    return settings.MAX_SEATS_PER_ORDER
+
+
 def seat_hold(
     *,
     showtime_id: int,
@@ -173,7 +181,7 @@ def seat_hold(
         "expires_iso": expires_at.isoformat(),
         "reference": new_reference(),
         "currency": showtime.currency,
-        "max_seats": settings.MAX_SEATS_PER_ORDER,
+        "max_seats": seat_cap(channel),
         "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
         "lock_timeout": _lock_timeout(),
         "payment_closed": None,
@@ -204,7 +212,7 @@ def seat_hold(
         return result.order
     if result.outcome == "unchanged":
         return result.order
-    raise _refusal(result, wanted, now, showtime=showtime)
+    raise _refusal(result, wanted, now, showtime=showtime, cap=params["max_seats"])
 
 
 def _rule_params(rules: choosing.CallRules) -> dict:
@@ -222,7 +230,13 @@ def _hold_call(params: dict) -> _Result:
 
 
 def _refusal(
-    result: _Result, wanted: frozenset[str], now: datetime, *, showtime: Showtime, release: bool = False
+    result: _Result,
+    wanted: frozenset[str],
+    now: datetime,
+    *,
+    showtime: Showtime,
+    release: bool = False,
+    cap: int | None = None,
 ) -> BookingError:
     """The domain error for a refused call; it carries the owner's open order as the call saw it,
     so the view redraws the basket without asking the database again."""
@@ -230,7 +244,7 @@ def _refusal(
     if result.outcome == "unavailable":
         error = SeatUnavailable(result.seats)
     elif result.outcome == "limit":
-        error = HoldLimitReached(wanted, settings.MAX_SEATS_PER_ORDER)
+        error = HoldLimitReached(wanted, cap or settings.MAX_SEATS_PER_ORDER)
     elif result.outcome == "too_many_orders":
         error = TooManyOrders(settings.MAX_OPEN_ORDERS_PER_IP)
     elif result.outcome == "at_payment":
@@ -343,10 +357,8 @@ def seat_hold_best(
         showtime = Showtime.objects.select_related("hall__cinema").defer("hall__layout").get(pk=showtime_id)
     geometry = showtime.hall.geometry
     zones = {z.key: z.label for z in geometry.zones}
-    if not isinstance(count, int) or not 1 <= count <= settings.MAX_SEATS_PER_ORDER:
-        raise InvalidChoice(
-            _("Choose between 1 and %(limit)d seats.") % {"limit": settings.MAX_SEATS_PER_ORDER}
-        )
+    if not isinstance(count, int) or not 1 <= count <= seat_cap(channel):
+        raise InvalidChoice(_("Choose between 1 and %(limit)d seats.") % {"limit": seat_cap(channel)})
     if zone is not None and zone not in zones:
         raise InvalidChoice(
             _("There is no zone %(zone)s in this hall; choose one of %(zones)s.")
@@ -372,7 +384,7 @@ def seat_hold_best(
             if result.opened:
                 _schedule_expiry(result.order)
             return result.order
-        raise _refusal(result, wanted, now, showtime=showtime)
+        raise _refusal(result, wanted, now, showtime=showtime, cap=seat_cap(channel))
     raise SeatsBusy(())
 
 
@@ -395,7 +407,7 @@ def _best_attempt(
         "expires_iso": expires_at.isoformat(),
         "reference": new_reference(),
         "currency": showtime.currency,
-        "max_seats": settings.MAX_SEATS_PER_ORDER,
+        "max_seats": seat_cap(channel),
         "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
         "lock_timeout": _lock_timeout(),
         "payment_closed": payment_closed,

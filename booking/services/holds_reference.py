@@ -22,7 +22,7 @@ from booking.exceptions import (
     TooManyOrders,
 )
 from booking.models import OPEN_STATUSES, Channel, Order, OrderStatus, SeatStatus, Showtime
-from booking.services.holds import _PaymentMayBeOpen, _requested_seats
+from booking.services.holds import _PaymentMayBeOpen, _requested_seats, seat_cap
 from booking.services.locking import (
     Actor,
     ledger_append,
@@ -119,8 +119,8 @@ def _hold(
         if taken:
             raise SeatUnavailable(taken)
         already = set(order.seat_codes) if order is not None else set()
-        if len(already | {s.code for s in new}) > settings.MAX_SEATS_PER_ORDER:
-            raise HoldLimitReached(wanted, settings.MAX_SEATS_PER_ORDER)
+        if len(already | {s.code for s in new}) > seat_cap(channel):
+            raise HoldLimitReached(wanted, seat_cap(channel))
         if not new:
             return order
 

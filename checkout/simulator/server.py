@@ -707,6 +707,12 @@ def _money(cents: int, currency: str) -> str:
     return f"{cents / 100:.2f} {currency.upper()}"
 
 
+def _link_back(url: str, text: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        return ""
+    return f'<p><a class="back" href="{html.escape(url, quote=True)}">{text}</a></p>'
+
+
 def _page_html(session: dict, declined: bool) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(i['description'])}</td><td>{i['quantity']}</td>"
@@ -723,9 +729,16 @@ def _page_html(session: dict, declined: bool) -> str:
           <button name="action" value="cancel">Cancel</button>
         </form>"""
     elif session["status"] == "complete":
-        buttons = "<p role='status'>This checkout session has already been paid.</p>"
+        buttons = "<p role='status'>This checkout session has already been paid.</p>" + _link_back(
+            (session.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", session["id"]),
+            "Back to your booking",
+        )
     else:
-        buttons = "<p role='status'>This checkout session has expired.</p>"
+        # The buyer's hold ran out while this page was open: the way back is the shop's
+        # cancel_url (SeatLock's sends them to the showtime), never a dead end.
+        buttons = "<p role='status'>This checkout session has expired.</p>" + _link_back(
+            session.get("cancel_url") or "", "Back to the shop"
+        )
     notice = "<p role='alert' class='error'>Your card was declined.</p>" if declined else ""
     email = html.escape(session.get("customer_email") or "")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -35,6 +35,9 @@
         var expired = basket.querySelector(".countdown-expired");
         if (expired) { expired.classList.remove("d-none"); announce(expired.textContent); }
         basket.querySelectorAll("[data-basket-seat], form, [data-basket-bar]").forEach(function (el) { el.remove(); });
+        // The total of seats no longer held would be a price for nothing: it goes too.
+        var total = basket.querySelector("[data-basket-total]");
+        if (total) { (total.closest("p") || total).remove(); }
         document.body.dispatchEvent(new Event("seatmap-refresh"));
       }
     }
