@@ -16,6 +16,10 @@ class Cinema(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
+    # Printed on tickets and in calendar entries as it is written, one line per line.
+    address = models.TextField(
+        _("address"), blank=True, help_text=_("Street, postcode and town, one per line.")
+    )
 
     class Meta:
         ordering = ["name"]
@@ -28,6 +32,10 @@ class Cinema(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line.strip() for line in self.address.splitlines() if line.strip()]
 
 
 class Hall(models.Model):
