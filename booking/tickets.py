@@ -8,11 +8,13 @@ import io
 from datetime import timedelta
 
 import segno
+import weasyprint
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from icalendar import Calendar, Event
 
 from booking.formatting import money, seat_category
 from booking.links import booking_url
@@ -59,9 +61,6 @@ def has_tickets(order: Order) -> bool:
 
 def tickets_pdf(order: Order) -> bytes:
     """One page per valid ticket, from the HTML template, rendered by WeasyPrint."""
-    # Imported here: WeasyPrint loads Pango at import, which only the pages that print need.
-    import weasyprint
-
     context = {
         "order": order,
         "showtime": order.showtime,
@@ -77,8 +76,6 @@ def tickets_pdf(order: Order) -> bytes:
 
 def booking_ics(order: Order) -> bytes:
     """The showtime as a calendar event: local start with its VTIMEZONE, the cinema's address."""
-    from icalendar import Calendar, Event
-
     showtime = order.showtime
     cinema = showtime.hall.cinema
     start = showtime.local_start
