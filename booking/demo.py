@@ -2,6 +2,9 @@
 
 from datetime import datetime, time, timedelta
 
+# The demo cinema in Berlin (a made-up street): printed on tickets and in calendar entries.
+CINEMA_ADDRESS = "Lichtspielweg 12\n10117 Berlin\nGermany"
+
 ZONES_STANDARD = {"standard": {"label": "Standard"}}
 
 

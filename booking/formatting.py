@@ -50,6 +50,14 @@ def category_phrase(zone_label: str, kind: str, price: int, currency: str, state
     return ", ".join(parts)
 
 
+def seat_category(zone_label: str, kind: str) -> str:
+    """What a ticket says about its seat besides row and number: "VIP, couple seat"."""
+    parts = [str(zone_label)]
+    if kind in KIND_LABELS:
+        parts.append(str(KIND_LABELS[kind]))
+    return ", ".join(parts)
+
+
 def seat_label(seat, view, zone_label: str, currency: str) -> str:
     """A seat's whole accessible name: "Row F, seat 12, VIP, €12.50, available"."""
     return ", ".join(

@@ -9,7 +9,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from booking import hooks, selectors, services
+from booking import emails, hooks, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,20 @@ def schedule_order_expiry(*, order_id: int, eta: datetime) -> None:
 def revoke_order_expiry(*, order_id: int) -> None:
     # Only tidiness: a task that runs anyway finds the order paid and does nothing.
     HUEY.revoke_by_id(_expiry_task_id(order_id))
+
+
+@db_task(retries=3, retry_delay=30)
+def send_order_email(order_id: int, kind: str, reason: str = "", details: dict | None = None) -> None:
+    emails.order_email_send(order_id=order_id, kind=kind, reason=reason, details=details)
+
+
+def order_email_queue(order_id: int, kind: str, reason: str = "", details: dict | None = None) -> None:
+    """Called after the change's transaction commits. A queue that is down loses this email
+    (logged as an error) rather than turning a committed change into an error response."""
+    try:
+        send_order_email(order_id, kind, reason, details)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        logger.error("queue unreachable: %s email of order %s not sent: %s", kind, order_id, exc)
 
 
 @db_periodic_task(crontab(minute="*"))

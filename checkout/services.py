@@ -31,9 +31,9 @@ from booking.exceptions import BookingError, OrderNotOpen, OrderTransitionRefuse
 from booking.links import booking_token
 from booking.models import Order, OrderStatus, PaymentMethod, SeatStatus, ShowSeat
 from booking.services.locking import ledger_append, seat_transaction
+from booking.tasks import order_email_queue
 from checkout import stripe_api
 from checkout.models import Payment, PaymentStatus, StripeEvent
-from checkout.tasks import send_order_email
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +373,7 @@ def _paid(order: Order, payment: Payment, session, actor: booking.Actor) -> str:
                 payment.save(update_fields=["status", "updated_at"])
                 if session.customer_details and session.customer_details.email and not order.email:
                     Order.objects.filter(pk=order.pk, email="").update(email=session.customer_details.email)
-                _email_on_commit(order.pk, "confirmed")
+                _email_on_commit(order.pk, "confirmed", details={"payment_method": PaymentMethod.STRIPE})
                 return "confirmed"
             reason = _("Seats %(seats)s were taken by someone else before your payment arrived.") % {
                 "seats": ", ".join(result.lost_seats)
@@ -382,10 +382,13 @@ def _paid(order: Order, payment: Payment, session, actor: booking.Actor) -> str:
     # Refunded outside the locks: Stripe is called with no seat or order row locked.
     refund_id = payment_refund(payment_id=payment.pk, actor=actor, reason=reason, order_too=order_too)
     order.refresh_from_db()
+    # With `order_too` the order's refund transition told the customer (booking's refund email).
     if order.status == OrderStatus.PAID:
-        _email_on_commit(order.pk, "payment_returned", reason)  # a second payment: the tickets stand
-    else:
-        _email_on_commit(order.pk, "refunded", reason)
+        # A second payment: the tickets stand.
+        _email_on_commit(order.pk, "payment_returned", reason, {"amount": payment.amount_captured})
+    elif not order_too:
+        # Only this payment went back; the order (cancelled, or a basket that moved on) stays.
+        _email_on_commit(order.pk, "refunded", reason, {"amount": payment.amount_captured, "seats": []})
     logger.info("refunded %s of %s (%s): %s", refund_id, order.reference, code, reason)
     return f"refunded: {code}"
 
@@ -473,9 +476,9 @@ def order_refund(*, order_id: int, actor: booking.Actor, reason: str) -> str:
             entry = order.ledger.filter(action="order.refund").order_by("-id").first()
             return entry.data.get("refund", "") if entry else ""
         raise OrderNotOpen(order.reference, order.get_status_display(), OrderStatus.REFUNDED)
-    refund_id = payment_refund(payment_id=payment.pk, actor=actor, reason=reason, order_too=True)
-    _email_on_commit(order_id, "refunded")
-    return refund_id
+    # The order's refund transition emails the customer (once, even if Stripe's refund webhook
+    # makes the transition first).
+    return payment_refund(payment_id=payment.pk, actor=actor, reason=reason, order_too=True)
 
 
 def _refunds_sync(intent_id: str | None, *, actor: booking.Actor) -> str:
@@ -541,5 +544,7 @@ def _payment_intent_sync(intent_id: str, *, actor: booking.Actor) -> str:
     return session_sync(session_id=payment.session_id, actor=actor)
 
 
-def _email_on_commit(order_id: int, kind: str, reason: str = "") -> None:
-    transaction.on_commit(lambda: send_order_email(order_id, kind, str(reason)))
+def _email_on_commit(order_id: int, kind: str, reason: str = "", details: dict | None = None) -> None:
+    """Emails about payments (the booking services send those about order changes)."""
+    reason = str(reason)
+    transaction.on_commit(lambda: order_email_queue(order_id, kind, reason, details))

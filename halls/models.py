@@ -24,6 +24,10 @@ class Cinema(models.Model):
             "(lifted when few seats remain; box office staff are warned instead)."
         ),
     )
+    # Printed on tickets and in calendar entries as it is written, one line per line.
+    address = models.TextField(
+        _("address"), blank=True, help_text=_("Street, postcode and town, one per line.")
+    )
 
     class Meta:
         ordering = ["name"]
@@ -36,6 +40,10 @@ class Cinema(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line.strip() for line in self.address.splitlines() if line.strip()]
 
 
 class Hall(models.Model):

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -155,3 +156,23 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def emails_sent(monkeypatch, django_capture_on_commit_callbacks):
+    """`with emails_sent() as sent:` runs the block, commits it (its on_commit callbacks run),
+    runs the Huey tasks they queue inline, and leaves in `sent` exactly the emails sent."""
+    from django.core import mail
+    from huey.contrib.djhuey import HUEY
+
+    monkeypatch.setattr(HUEY, "immediate", True)
+
+    @contextmanager
+    def capture() -> Iterator[list]:
+        mail.outbox.clear()
+        sent: list = []
+        with django_capture_on_commit_callbacks(execute=True):
+            yield sent
+        sent.extend(mail.outbox)
+
+    return capture

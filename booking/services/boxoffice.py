@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from booking.emails import order_email_later
 from booking.exceptions import InvalidSeat, SeatUnavailable
 from booking.models import Order, PaymentMethod, SeatStatus, Ticket, TicketStatus
 from booking.services.locking import (
@@ -64,6 +65,8 @@ def order_sell_at_counter(
         result = booking_confirm(order_id=order_id, actor=actor, payment_method=payment_method)
         if result.outcome == ConfirmOutcome.CONFIRMED and (name or email):
             Order.objects.filter(pk=order_id).update(name=name[:200], email=email)
+            result.order.name, result.order.email = name[:200], email
+            order_email_later(result.order, "confirmed", details={"payment_method": payment_method})
     return result
 
 
@@ -76,6 +79,8 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
             raise ValueError(f"order {order.reference} was paid online: refund it through the payment layer")
         order_unsell(change)
         change.data.update(refund_amount=order.total, payment_method=order.payment_method)
+        details = {"seats": list(change.seats), "amount": order.total, "payment_method": order.payment_method}
+        order_email_later(order, "cancelled", reason=reason, details=details)
     return change.order
 
 
@@ -109,6 +114,14 @@ def order_reseat(*, order_id: int, codes: Iterable[str], actor: Actor, now=None)
         change.fields |= {"seat_codes", "total"}
         change.seats = sorted(wanted)
         change.data.update(moved_from=sorted(old_codes), previous_total=previous_total, total=order.total)
+        if wanted != old_codes:
+            details = {
+                "from": sorted(old_codes),
+                "to": sorted(wanted),
+                "previous_total": previous_total,
+                "total": order.total,
+            }
+            order_email_later(order, "reseated", details=details)
     return change.order
 
 

@@ -42,6 +42,7 @@ from booking.exceptions import (
 from booking.models import OPEN_STATUSES, Channel, Order, Showtime, new_reference
 from booking.services import choosing
 from booking.services.locking import Actor, seat_codes_parse, seat_map_changed
+from booking.services.orders import order_expired_email
 
 logger = logging.getLogger("booking.services.orders")  # the lazy expiry logs as the expiry does
 
@@ -198,6 +199,7 @@ def seat_hold(
             raise _PaymentMayBeOpen(result.order.pk)
     if result.expired is not None:
         reference, released, late = result.expired
+        _expired_email(reference, released)
         logger.info(
             "expired order %s: released %s, %.1fs after its hold ended (%s)",
             reference,
@@ -284,6 +286,14 @@ def _schedule_expiry(order: Order) -> None:
     # Right away in autocommit mode (the call has committed); after the caller's transaction
     # otherwise, so the task never sees an order that does not exist yet.
     transaction.on_commit(lambda: schedule_order_expiry(order_id=order_id, eta=eta))
+
+
+def _expired_email(reference: str, released: Iterable[str]) -> None:
+    """The call expired the owner's lapsed order on its way (order_expire_locked in SQL): its
+    buyer hears of it as from any expiry. One read, on this rare path only."""
+    order = Order.objects.filter(reference=reference).only("pk", "email", "seat_codes").first()
+    if order is not None:
+        order_expired_email(order, list(released))
 
 
 def seat_release(

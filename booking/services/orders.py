@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking import metrics
+from booking.emails import order_email_later
 from booking.exceptions import OrderAtPayment, OrderNotOpen, OrderTransitionRefused
 from booking.models import Order, OrderStatus, PaymentMethod, SeatStatus, ShowSeat, Ticket, TicketStatus
 from booking.services.locking import (
@@ -201,6 +202,7 @@ def order_expire_locked(order: Order, *, actor: Actor, reason: str, now: datetim
     with order_transition("expire", actor=actor, order=order, now=now, reason=reason) as change:
         released = order_release_held(change)
         change.data["late_seconds"] = round((now - order.expires_at).total_seconds(), 3)
+        order_expired_email(order, released)
     _log_expiry(order, released, now, reason)
     return released
 
@@ -218,10 +220,20 @@ def order_expire(
         ) as change:
             released = order_release_held(change)
             change.data["late_seconds"] = round((now - change.order.expires_at).total_seconds(), 3)
+            order_expired_email(change.order, released)
     except (OrderTransitionRefused, OrderLocked, Order.DoesNotExist):
         return None
     _log_expiry(change.order, released, now, reason)
     return released
+
+
+def order_expired_email(order: Order, released: Sequence[str]) -> None:
+    """An order that reached checkout (the buyer gave an email there) and then ran out of time:
+    the buyer may still be waiting on a payment page, so they hear that nothing was charged."""
+    if order.seat_codes:
+        order_email_later(
+            order, "expired", details={"seats": list(order.seat_codes), "released": list(released)}
+        )
 
 
 def _log_expiry(order: Order, released: list[str], now: datetime, reason: str) -> None:
@@ -399,9 +411,18 @@ def order_mark_refunded(*, order_id: int, actor: Actor, reason: str, refund_refe
     """Money went back; the order keeps no seat and no valid ticket. Refunding twice is a no-op."""
     try:
         with order_transition("refund", actor=actor, order_id=order_id, reason=reason) as change:
+            was_paid = change.order.status == S.PAID
             order_unsell(change)
             change.data.update(refund=refund_reference, refund_amount=change.order.total)
             change.data["payment_method"] = change.order.payment_method
+            # Sent by whoever makes the transition (a staff refund, a late payment's refund, or
+            # Stripe's refund webhook, whichever comes first): once.
+            order_email_later(
+                change.order,
+                "refunded",
+                reason=reason,
+                details={"seats": list(change.seats), "amount": change.order.total, "was_paid": was_paid},
+            )
     except OrderTransitionRefused:
         order = Order.objects.get(pk=order_id)
         if order.status == S.REFUNDED:

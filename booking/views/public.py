@@ -34,7 +34,7 @@ from booking.exceptions import (
 from booking.links import booking_token_valid
 from booking.models import Order, Showtime
 from booking.ratelimit import client_network, rate_limited
-from booking.tickets import tickets_with_qr
+from booking.tickets import booking_ics, has_tickets, tickets_pdf, tickets_with_qr
 
 # DESIGN.md's status codes for each domain error.
 ERROR_STATUS = {
@@ -296,11 +296,51 @@ def release(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=False)
 
 
-@require_GET
-def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def _booking(request: HttpRequest, reference: str) -> Order:
+    """The signed link's check, the same for the booking page and its downloads."""
     if not booking_token_valid(reference, request.GET.get("t", "")):
         raise Http404
-    order = get_object_or_404(
+    return get_object_or_404(
         Order.objects.select_related("showtime__film", "showtime__hall__cinema"), reference=reference
     )
-    return render(request, "booking/booking.html", {"order": order, "tickets": tickets_with_qr(order)})
+
+
+@require_GET
+def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _booking(request, reference)
+    context = {"order": order, "tickets": tickets_with_qr(order), "token": request.GET["t"]}
+    return render(request, "booking/booking.html", context)
+
+
+def _no_tickets(order: Order) -> HttpResponse:
+    return HttpResponse(
+        _("Booking %(ref)s has no valid tickets (%(status)s).")
+        % {"ref": order.reference, "status": order.get_status_display()},
+        status=404,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+# Tickets are bearer tokens: no cache, shared or private, keeps a copy.
+@cache_control(private=True, no_store=True)
+def booking_pdf(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _booking(request, reference)
+    if not has_tickets(order):
+        return _no_tickets(order)
+    return _download(tickets_pdf(order), "application/pdf", f"seatlock-{order.reference}.pdf")
+
+
+@require_GET
+@cache_control(private=True, no_store=True)
+def booking_calendar(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _booking(request, reference)
+    if not has_tickets(order):
+        return _no_tickets(order)
+    return _download(booking_ics(order), "text/calendar; charset=utf-8", f"seatlock-{order.reference}.ics")

@@ -6,7 +6,7 @@ from halls.models import Cinema, Hall
 
 def snapshot():
     return {
-        "cinemas": list(Cinema.objects.values_list("slug", "name", "time_zone")),
+        "cinemas": list(Cinema.objects.values_list("slug", "name", "time_zone", "address")),
         "halls": list(Hall.objects.order_by("slug").values_list("slug", "layout")),
         "films": list(Film.objects.order_by("slug").values_list("slug", "title", "runtime_minutes")),
         "showtimes": list(
@@ -41,3 +41,9 @@ def test_seed_demo_builds_the_three_halls(db):
     assert showtimes.exists()
     for showtime in showtimes[:5]:
         assert ShowSeat.objects.filter(showtime=showtime).count() == showtime.hall.geometry.seat_count
+
+
+def test_seed_demo_gives_the_berlin_cinema_its_address(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    cinema = Cinema.objects.get(slug="seatlock-demo")
+    assert cinema.address_lines == ["Lichtspielweg 12", "10117 Berlin", "Germany"]

@@ -24,7 +24,12 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, days: int, **options):
         cinema, _ = Cinema.objects.update_or_create(
-            slug="seatlock-demo", defaults={"name": "SeatLock Demo Cinema", "time_zone": settings.TIME_ZONE}
+            slug="seatlock-demo",
+            defaults={
+                "name": "SeatLock Demo Cinema",
+                "time_zone": settings.TIME_ZONE,
+                "address": demo.CINEMA_ADDRESS,
+            },
         )
         halls = []
         for slug, name, layout, prices in demo.HALLS:
