@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEMultipart
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from booking.links import booking_url
@@ -125,7 +126,9 @@ def order_email_send(*, order_id: int, kind: str, reason: str = "", details: dic
     order = Order.objects.select_related("showtime__film", "showtime__hall__cinema").get(pk=order_id)
     if not order.email:
         return False
-    order_email(order, kind, reason=reason, details=details).send()
+    # In the customer's language (the worker has no request to take one from).
+    with translation.override(order.language or settings.LANGUAGE_CODE):
+        order_email(order, kind, reason=reason, details=details).send()
     return True
 
 

@@ -170,6 +170,11 @@ class Order(models.Model):
     total = models.PositiveIntegerField(default=0, help_text=_("minor units"))
     currency = models.CharField(max_length=3)
     email = models.EmailField(blank=True)
+    # The language the customer booked in (the page's, at checkout or at the counter): their
+    # emails are written in it. Blank: the site's LANGUAGE_CODE.
+    language = models.CharField(
+        max_length=8, blank=True, db_default=""
+    )  # db_default: the hold function inserts orders
     name = models.CharField(max_length=200, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)

@@ -211,6 +211,92 @@ def seat_map_token_remember(*, showtime_id: int, token: str) -> None:
         cache.add(seat_map_token_key(showtime_id), token, SEAT_MAP_TOKEN_SECONDS)
 
 
+# --- shared frames: the polls of viewers without a basket ----------------------------------
+#
+# A viewer without a basket sees what every such viewer sees. During a sale the map changes
+# many times a second, so the token shortcut above rarely answers; instead one poll per
+# SEAT_MAP_FRAME_SECONDS reads the whole map (a "frame") and every other poll in that second
+# answers from it through the cache: its seats' states are kept under the frame's token, a
+# poll from an earlier frame (or from a full map, whose states are kept too) gets the seats
+# that differ, and those answers are kept per (from, to) pair — thousands of viewers cost a
+# few reads a second, not one each. A frame is at most SEAT_MAP_FRAME_SECONDS behind: for a
+# watcher that is a fraction of the poll interval; a buyer's own seats never come from it.
+SEAT_MAP_FRAME_SECONDS = 1
+SEAT_MAP_STATES_SECONDS = 120  # longer than any poll interval: a cursor finds its states
+
+
+@dataclasses.dataclass(frozen=True)
+class MapFrame:
+    showtime: object  # the Showtime (film, hall and cinema loaded): the poll reads nothing else
+    cursor: MapCursor
+    views: dict[str, SeatView]  # every seat, as a viewer without a basket sees it
+
+
+def _frame_key(showtime_id: int) -> str:
+    return f"seatmap:frame:{showtime_id}"
+
+
+def _states_key(showtime_id: int, token: str) -> str:
+    return f"seatmap:states:{showtime_id}:{token}"
+
+
+def seat_map_states_remember(*, showtime_id: int, read: MapRead) -> None:
+    """A whole map's states under its token (a viewer's own seats as anyone else sees them): a
+    later poll from that cursor is answered by comparing states, without the database."""
+    states = {
+        code: SeatState.HELD if v.state == SeatState.MINE else v.state for code, v in read.states.items()
+    }
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.set(_states_key(showtime_id, read.cursor.token), states, SEAT_MAP_STATES_SECONDS)
+
+
+def seat_map_frame(*, showtime_id: int, load_showtime) -> MapFrame | None:
+    """The showtime's latest frame, from the cache or read now (then shared); None without a
+    reachable cache or for a showtime that does not exist."""
+    try:
+        frame = cache.get(_frame_key(showtime_id))
+    except CACHE_ERRORS:
+        return None
+    if frame is None:
+        read = seat_map_read(showtime_id=showtime_id, viewer_order_id=None)
+        if not read.seats:
+            return None
+        frame = MapFrame(load_showtime(showtime_id), read.cursor, read.states)
+        seat_map_states_remember(showtime_id=showtime_id, read=read)
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.set(_frame_key(showtime_id), frame, SEAT_MAP_FRAME_SECONDS)
+    return frame
+
+
+def seat_map_frame_delta(*, frame: MapFrame, since: MapCursor) -> list[SeatView] | None:
+    """The seats whose state differs between the map at `since` and the frame; None when the
+    map at `since` is not known (then the database answers) or a delta would not pay."""
+    if frame.cursor.at - since.at > SEAT_MAP_DELTA_MAX_AGE:
+        return None
+    try:
+        before = cache.get(_states_key(frame.showtime.pk, since.token))
+    except CACHE_ERRORS:
+        return None
+    if before is None:
+        return None
+    changed = [view for code, view in frame.views.items() if before.get(code) != view.state]
+    if len(changed) > min(SEAT_MAP_DELTA_MAX_SEATS, len(frame.views) // 3):
+        return None
+    return changed
+
+
+def seat_map_delta_cached(key: str) -> bytes | None:
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS:
+        return None
+
+
+def seat_map_delta_remember(key: str, content: bytes) -> None:
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.set(key, content, SEAT_MAP_FRAME_SECONDS)
+
+
 def seat_map_etag(
     *, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None
 ) -> str | None:
@@ -363,6 +449,7 @@ def seat_map(*, showtime, order: Order | None, codes=None) -> dict:
         read = seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id)
         states, cursor = read.states, read.cursor
         seat_map_token_remember(showtime_id=showtime.pk, token=cursor.token)
+        seat_map_states_remember(showtime_id=showtime.pk, read=read)
     else:
         states = seat_states(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, codes=codes)
     return {

@@ -115,3 +115,16 @@ def test_screenshot_seat_map(site, new_page, medium_showtime):
     expect(seat(page, "J4")).to_have_attribute("data-state", "mine")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "seat-map.png"), full_page=True)
+
+
+def test_screenshot_german_seat_map(site, new_page, medium_showtime):
+    """A browser that asks for German gets the page, the basket and the prices in German."""
+    page = new_page(locale="de-DE", extra_http_headers={"Accept-Language": "de-DE,de;q=0.9"})
+    open_map(page, site, medium_showtime)
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    seat(page, "G6").click()
+    expect(seat(page, "G6")).to_have_attribute("data-state", "mine")
+    expect(page.locator("[data-basket-total]")).to_have_text("15,50 €")
+    expect(page.locator("#basket-title")).not_to_have_text("Your seats")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "seat-map-de.png"), full_page=True)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from booking.emails import order_email_later
@@ -64,7 +64,9 @@ def order_sell_at_counter(
     with transaction.atomic():
         result = booking_confirm(order_id=order_id, actor=actor, payment_method=payment_method)
         if result.outcome == ConfirmOutcome.CONFIRMED and (name or email):
-            Order.objects.filter(pk=order_id).update(name=name[:200], email=email)
+            Order.objects.filter(pk=order_id).update(
+                name=name[:200], email=email, language=translation.get_language() or ""
+            )
             result.order.name, result.order.email = name[:200], email
             order_email_later(result.order, "confirmed", details={"payment_method": payment_method})
     return result

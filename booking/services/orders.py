@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import Enum
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from booking import metrics
@@ -258,7 +258,8 @@ def order_mark_paying(*, order_id: int, email: str, actor: Actor, now=None) -> O
         "pay_start", actor=actor, order_id=order_id, now=now, owner_key=f"{owner[0]}:{owner[1]}"
     ) as change:
         change.order.email = email
-        change.fields.add("email")
+        change.order.language = translation.get_language() or ""
+        change.fields.update(("email", "language"))
         change.seats = change.order.seat_codes
         change.data["basket_version"] = change.order.basket_version
     return change.order

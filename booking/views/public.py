@@ -8,7 +8,9 @@ from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
@@ -166,10 +168,11 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
         return _seat_map_full(request, showtime_id)
     if selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
         return HttpResponseNotModified()
+    viewer_order_id = _remembered_order_id(request, showtime_id)
+    if viewer_order_id is None and (shared := _seat_map_from_frame(request, showtime_id, since)):
+        return shared
     showtime = _showtime(showtime_id)
-    read = selectors.seat_map_read(
-        showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk), since=since
-    )
+    read = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, since=since)
     selectors.seat_map_token_remember(showtime_id=showtime.pk, token=read.cursor.token)
     if read.cursor.token == since.token:
         return HttpResponseNotModified()
@@ -179,6 +182,34 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     response = render(
         request, "booking/showtime.html#seat-delta", {**context, "changed": read.states.values()}
     )
+    response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
+    return response
+
+
+def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpResponse | None:
+    """A poll of a viewer without a basket, answered from the showtime's shared frame
+    (selectors.seat_map_frame): 304, or the seats changed since the cursor. None: ask the
+    database (no cache, a cursor whose map is not known, or too much changed)."""
+    frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
+    if frame is None:
+        return None
+    if frame.cursor.token == since.token:
+        return HttpResponseNotModified()
+    key = f"seatmap:delta:{showtime_id}:{get_language()}:{since.token}:{frame.cursor.token}"
+    content = selectors.seat_map_delta_cached(key)
+    if content is None:
+        changed = selectors.seat_map_frame_delta(frame=frame, since=since)
+        if changed is None:
+            return None
+        context = {
+            "showtime": frame.showtime,
+            "geometry": frame.showtime.hall.geometry,
+            "cursor": frame.cursor,
+            "changed": changed,
+        }
+        content = render_to_string("booking/showtime.html#seat-delta", context, request)
+        selectors.seat_map_delta_remember(key, content)
+    response = HttpResponse(content)
     response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
     return response
 

@@ -178,3 +178,19 @@ def test_a_lapsed_checkout_expired_by_the_buyers_next_hold_tells_them_once(showt
     assert [m.subject for m in sent] == [
         f"Your payment did not complete; your seats were released ({order.reference})"
     ]
+
+
+def test_the_email_is_in_the_language_the_customer_booked_in(staff_client, medium_showtime, emails_sent):
+    """The worker has no request: the order keeps the language of the page it was booked on."""
+    from django.utils import translation
+
+    staff_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "de"
+    with emails_sent() as sent:
+        order = sell(staff_client, medium_showtime, ["C5"], email="jonas@example.com")
+    assert order.language == "de"
+    (message,) = sent
+    with translation.override("de"):
+        expected = translation.gettext("Your tickets for %(film)s (%(ref)s)")
+    assert expected != "Your tickets for %(film)s (%(ref)s)", "no German catalogue"
+    assert message.subject == expected % {"film": medium_showtime.film.title, "ref": order.reference}
+    assert "11,50 €" in message.body

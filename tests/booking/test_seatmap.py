@@ -167,9 +167,13 @@ def test_a_client_far_behind_gets_the_whole_map(showtime, django_capture_on_comm
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_change_committed_after_a_poll_by_a_transaction_older_than_it_is_delivered(showtime):
+def test_a_change_committed_after_a_poll_by_a_transaction_older_than_it_is_delivered(showtime, monkeypatch):
     """The writer starts (and writes) before the watcher's second read and commits after it:
-    that read cannot see it, and its cursor must not let the next poll skip it."""
+    that read cannot see it, and its cursor must not let the next poll skip it. (The database
+    path, which viewers with a basket take: shared frames are switched off here.)"""
+    from booking.views import public
+
+    monkeypatch.setattr(public, "_seat_map_from_frame", lambda *args: None)
     watcher = HtmxClient()
     first = cursor_in(watcher.get(url(showtime, "seats")).content.decode())
     written, commit = threading.Event(), threading.Event()
@@ -219,3 +223,47 @@ def test_the_map_and_the_page_are_gzipped_and_304s_still_match(htmx, showtime):
 @pytest.fixture
 def htmx():
     return HtmxClient()
+
+
+# --- shared frames: viewers without a basket --------------------------------------------------
+
+
+def test_viewers_without_a_basket_share_one_read_per_frame(
+    showtime, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="o", actor=Actor("t"))
+    one, two = HtmxClient(), HtmxClient()
+    answer = poll(one, showtime, first)
+    assert seat_states_in(answer.content.decode()) == {"A1": "held"}
+    assert answer["HX-Reswap"] == "none"
+    with django_assert_num_queries(0):  # the frame, the states and the answer: all from the cache
+        again = poll(two, showtime, first)
+    assert again.content == answer.content
+    with django_assert_num_queries(0):
+        assert poll(two, showtime, cursor_in(answer.content.decode())).status_code == 304
+
+
+def test_a_frame_is_at_most_a_second_behind(showtime, django_capture_on_commit_callbacks):
+    cache.clear()
+    viewer = HtmxClient()
+    cursor = cursor_in(viewer.get(url(showtime, "seats")).content.decode())
+    poll(viewer, showtime, cursor)  # makes the frame
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="o", actor=Actor("t"))
+    time.sleep(1.1)  # the frame's lifetime (SEAT_MAP_FRAME_SECONDS): the next poll reads anew
+    assert seat_states_in(poll(viewer, showtime, cursor).content.decode()) == {"B3": "held"}
+
+
+def test_a_viewer_with_a_basket_reads_the_database_and_sees_their_own_seats(
+    showtime, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    buyer = HtmxClient()
+    cursor = cursor_in(buyer.get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert buyer.post(url(showtime, "hold"), {"seat": "A2"}).status_code == 200
+    poll(HtmxClient(), showtime, cursor)  # a frame exists, in which A2 is just "held"
+    assert seat_states_in(poll(buyer, showtime, cursor).content.decode()) == {"A2": "mine"}
