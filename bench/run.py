@@ -13,6 +13,7 @@ with a table, or with a non-zero exit and the reason (and the server log's tail)
 Writes docs/benchmarks.json and docs/benchmarks.png; docs/benchmarks.md says what each number is.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -142,6 +143,10 @@ def server_env(db_url: str, workdir: Path) -> dict:
         "MAX_OPEN_ORDERS_PER_IP": "1000000",
         "HUEY_SQLITE_PATH": str(workdir / "huey.sqlite3"),
         "PYTHONUNBUFFERED": "1",
+        # The buyers here click random free seats, as the naive backend's do; the stranded-seat
+        # rule would refuse most of those clicks by design (docs/seat-choice.md). BENCH_ORPHAN_RULE=1
+        # measures with it on.
+        "ORPHAN_RULE": os.environ.get("BENCH_ORPHAN_RULE", "0"),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
@@ -565,8 +570,58 @@ def main() -> int:
         signal.alarm(0)
         if server is not None:
             server.stop()
+        stop_redis()
     report(results)
     return 0
+
+
+def redis_url(workdir: Path) -> str:
+    """REDIS_URL if set; else a private redis-server for this run (production has a Redis: its
+    cache is what the workers share, the seat-map frames included), stopped with the run."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise BenchError("no REDIS_URL and no redis-server: apt-get install redis-server")
+    port = PORT + 1
+    subprocess.run(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            HOST,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(workdir),
+            "--logfile",
+            str(workdir / "redis.log"),
+            "--pidfile",
+            str(workdir / "redis.pid"),
+        ],
+        check=True,
+        timeout=30,
+    )
+    for _ in range(50):
+        if (workdir / "redis.pid").exists():
+            break
+        time.sleep(0.1)
+    _REDIS_PIDFILES.append(workdir / "redis.pid")
+    return f"redis://{HOST}:{port}/0"
+
+
+_REDIS_PIDFILES: list[Path] = []
+
+
+def stop_redis() -> None:
+    for pidfile in _REDIS_PIDFILES:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
 
 
 def prepare_and_serve(results: dict) -> Server:
@@ -576,6 +631,8 @@ def prepare_and_serve(results: dict) -> Server:
     say(f"database: {db_url}" + ("  (BENCH_QUICK: a smoke run, numbers are rough)" if QUICK else ""))
     workdir = Path(tempfile.mkdtemp(prefix="seatlock-bench-"))
     env = server_env(db_url, workdir)
+    env["REDIS_URL"] = redis_url(workdir)
+    say(f"cache: {env['REDIS_URL']}")
     python(env, "manage.py", "migrate", "--no-input")
     python(env, "manage.py", "collectstatic", "--no-input")
     halls = json_line(python(env, "-m", "bench.halls", *map(str, SIZES)))
