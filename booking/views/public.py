@@ -164,11 +164,12 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     nothing changed (no query while the cache vouches for its token), else only the changed
     seats as out-of-band swaps and a new cursor, or the whole map when too far behind."""
     since = selectors.MapCursor.parse(request.GET.get("since"))
-    if since is None:
-        return _seat_map_full(request, showtime_id)
-    if selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
+    if since is not None and selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
         return HttpResponseNotModified()
     viewer_order_id = _remembered_order_id(request, showtime_id)
+    if since is None:
+        return _seat_map_full(request, showtime_id)  # with its ETag: a 304 costs one aggregate
+    # Nothing of theirs on the map: the shared frame answers (see selectors.seat_map_frame).
     if viewer_order_id is None and (shared := _seat_map_from_frame(request, showtime_id, since)):
         return shared
     showtime = _showtime(showtime_id)
@@ -188,29 +189,46 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
 
 def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpResponse | None:
     """A poll of a viewer without a basket, answered from the showtime's shared frame
-    (selectors.seat_map_frame): 304, or the seats changed since the cursor. None: ask the
-    database (no cache, a cursor whose map is not known, or too much changed)."""
+    (selectors.seat_map_frame): 304, or the seats changed since the cursor — each answer
+    rendered once per (cursor, frame, language), then served from the cache.
+    None: ask the database (no cache, a cursor whose map is not known, or too much changed)."""
+    token = selectors.seat_map_frame_token(showtime_id=showtime_id)
+    if token is not None:
+        if since is not None and token == since.token:
+            return HttpResponseNotModified()
+        content = selectors.seat_map_delta_cached(_frame_answer_key(showtime_id, since, token))
+        if content is not None:
+            return _frame_response(content, delta=since is not None)
     frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
     if frame is None:
         return None
-    if frame.cursor.token == since.token:
+    if since is not None and frame.cursor.token == since.token:
         return HttpResponseNotModified()
-    key = f"seatmap:delta:{showtime_id}:{get_language()}:{since.token}:{frame.cursor.token}"
-    content = selectors.seat_map_delta_cached(key)
-    if content is None:
+    context = {"showtime": frame.showtime, "geometry": frame.showtime.hall.geometry, "cursor": frame.cursor}
+    if since is None:
+        content = render_to_string(
+            "booking/showtime.html#seat-map", {**context, "states": frame.views}, request
+        )
+    else:
         changed = selectors.seat_map_frame_delta(frame=frame, since=since)
         if changed is None:
             return None
-        context = {
-            "showtime": frame.showtime,
-            "geometry": frame.showtime.hall.geometry,
-            "cursor": frame.cursor,
-            "changed": changed,
-        }
-        content = render_to_string("booking/showtime.html#seat-delta", context, request)
-        selectors.seat_map_delta_remember(key, content)
+        content = render_to_string(
+            "booking/showtime.html#seat-delta", {**context, "changed": changed}, request
+        )
+    selectors.seat_map_delta_remember(_frame_answer_key(showtime_id, since, frame.cursor.token), content)
+    return _frame_response(content, delta=since is not None)
+
+
+def _frame_answer_key(showtime_id: int, since, token: str) -> str:
+    start = since.token if since is not None else "map"
+    return f"seatmap:answer:{showtime_id}:{get_language()}:{start}:{token}"
+
+
+def _frame_response(content: str, *, delta: bool) -> HttpResponse:
     response = HttpResponse(content)
-    response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
+    if delta:
+        response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
     return response
 
 
