@@ -162,7 +162,6 @@ def seat_hold(
     showtime, wanted = _requested_seats(showtime_id, codes, showtime)
     if not showtime.sales_open(now):
         raise SalesClosed(wanted)
-    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
     rules = choosing.call_rules(
         showtime.hall.geometry,
         wanted,
@@ -170,22 +169,8 @@ def seat_hold(
         min_free=choosing.orphan_min_free(showtime, channel=channel),
     )
     params = {
-        "showtime_id": showtime.pk,
+        **_hold_params(showtime, owner_token, actor, channel, staff_user, client_ip, now),
         "codes": sorted(wanted),
-        "owner_token": owner_token,
-        "actor": actor.label,
-        "channel": channel,
-        "staff_user_id": staff_user.pk if staff_user is not None else None,
-        "client_ip": client_ip or None,
-        "now": now,
-        "expires_at": expires_at,
-        "expires_iso": expires_at.isoformat(),
-        "reference": new_reference(),
-        "currency": showtime.currency,
-        "max_seats": seat_cap(channel),
-        "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
-        "lock_timeout": _lock_timeout(),
-        "payment_closed": None,
         **_rule_params(rules),
     }
     result = _hold_call(params)
@@ -215,6 +200,30 @@ def seat_hold(
     if result.outcome == "unchanged":
         return result.order
     raise _refusal(result, wanted, now, showtime=showtime, cap=params["max_seats"])
+
+
+def _hold_params(
+    showtime: Showtime, owner_token, actor, channel, staff_user, client_ip, now, payment_closed=None
+) -> dict:
+    """The hold function's arguments but the seats and the rules (see _HOLD_SQL)."""
+    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
+    return {
+        "showtime_id": showtime.pk,
+        "owner_token": owner_token,
+        "actor": actor.label,
+        "channel": channel,
+        "staff_user_id": staff_user.pk if staff_user is not None else None,
+        "client_ip": client_ip or None,
+        "now": now,
+        "expires_at": expires_at,
+        "expires_iso": expires_at.isoformat(),
+        "reference": new_reference(),
+        "currency": showtime.currency,
+        "max_seats": seat_cap(channel),
+        "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
+        "lock_timeout": _lock_timeout(),
+        "payment_closed": payment_closed,
+    }
 
 
 def _rule_params(rules: choosing.CallRules) -> dict:
@@ -404,24 +413,7 @@ def _best_attempt(
     """One transaction: (the hold call's result, the group) or (None, empty) when no group fits."""
     geometry = showtime.hall.geometry
     min_free = choosing.orphan_min_free(showtime, channel=channel)
-    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
-    base = {
-        "showtime_id": showtime.pk,
-        "owner_token": owner_token,
-        "actor": actor.label,
-        "channel": channel,
-        "staff_user_id": staff_user.pk if staff_user is not None else None,
-        "client_ip": client_ip or None,
-        "now": now,
-        "expires_at": expires_at,
-        "expires_iso": expires_at.isoformat(),
-        "reference": new_reference(),
-        "currency": showtime.currency,
-        "max_seats": seat_cap(channel),
-        "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
-        "lock_timeout": _lock_timeout(),
-        "payment_closed": payment_closed,
-    }
+    base = _hold_params(showtime, owner_token, actor, channel, staff_user, client_ip, now, payment_closed)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
         # The hold function's lock order: the owner's advisory lock, the open order, then seats.
