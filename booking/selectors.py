@@ -277,7 +277,10 @@ def seat_map_frame(*, showtime_id: int, load_showtime) -> MapFrame | None:
         seat_map_states_remember(showtime_id=showtime_id, read=read)
         with contextlib.suppress(*CACHE_ERRORS):
             cache.set_many(
-                {_frame_key(showtime_id): frame, _frame_token_key(showtime_id): frame.cursor.token},
+                {
+                    _frame_key(showtime_id): frame,
+                    _frame_token_key(showtime_id): (frame.cursor.token, frame.cursor.at),
+                },
                 SEAT_MAP_FRAME_SECONDS,
             )
     return frame
@@ -287,9 +290,9 @@ def _frame_token_key(showtime_id: int) -> str:
     return f"seatmap:frametoken:{showtime_id}"
 
 
-def seat_map_frame_token(*, showtime_id: int) -> str | None:
-    """The latest frame's token alone (a few bytes, where the frame is tens of kilobytes): what
-    a 304, or an answer already rendered for this frame, needs to know."""
+def seat_map_frame_token(*, showtime_id: int) -> tuple[str, datetime] | None:
+    """The latest frame's token and time alone (a few bytes, where the frame is tens of
+    kilobytes): what a 304, or an answer already rendered for this frame, needs to know."""
     try:
         return cache.get(_frame_token_key(showtime_id))
     except CACHE_ERRORS:

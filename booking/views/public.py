@@ -164,11 +164,11 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     nothing changed (no query while the cache vouches for its token), else only the changed
     seats as out-of-band swaps and a new cursor, or the whole map when too far behind."""
     since = selectors.MapCursor.parse(request.GET.get("since"))
-    if since is not None and selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
-        return HttpResponseNotModified()
-    viewer_order_id = _remembered_order_id(request, showtime_id)
     if since is None:
         return _seat_map_full(request, showtime_id)  # with its ETag: a 304 costs one aggregate
+    if selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
+        return HttpResponseNotModified()
+    viewer_order_id = _remembered_order_id(request, showtime_id)
     # Nothing of theirs on the map: the shared frame answers (see selectors.seat_map_frame).
     if viewer_order_id is None and (shared := _seat_map_from_frame(request, showtime_id, since)):
         return shared
@@ -190,45 +190,45 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
 def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpResponse | None:
     """A poll of a viewer without a basket, answered from the showtime's shared frame
     (selectors.seat_map_frame): 304, or the seats changed since the cursor — each answer
-    rendered once per (cursor, frame, language), then served from the cache.
-    None: ask the database (no cache, a cursor whose map is not known, or too much changed)."""
-    token = selectors.seat_map_frame_token(showtime_id=showtime_id)
-    if token is not None:
-        if since is not None and token == since.token:
+    rendered once per (cursor, frame, language), then served from the cache. None: ask the
+    database (no cache, a cursor newer than the frame or whose map is not known, too much
+    changed). A frame older than the cursor would show the viewer seats going back in time."""
+    latest = selectors.seat_map_frame_token(showtime_id=showtime_id)
+    if latest is not None:
+        token, at = latest
+        if since.at > at:
+            return None
+        if token == since.token:
             return HttpResponseNotModified()
         content = selectors.seat_map_delta_cached(_frame_answer_key(showtime_id, since, token))
         if content is not None:
-            return _frame_response(content, delta=since is not None)
+            return _frame_response(content)
     frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
-    if frame is None:
+    if frame is None or since.at > frame.cursor.at:
         return None
-    if since is not None and frame.cursor.token == since.token:
+    if frame.cursor.token == since.token:
         return HttpResponseNotModified()
-    context = {"showtime": frame.showtime, "geometry": frame.showtime.hall.geometry, "cursor": frame.cursor}
-    if since is None:
-        content = render_to_string(
-            "booking/showtime.html#seat-map", {**context, "states": frame.views}, request
-        )
-    else:
-        changed = selectors.seat_map_frame_delta(frame=frame, since=since)
-        if changed is None:
-            return None
-        content = render_to_string(
-            "booking/showtime.html#seat-delta", {**context, "changed": changed}, request
-        )
+    changed = selectors.seat_map_frame_delta(frame=frame, since=since)
+    if changed is None:
+        return None
+    context = {
+        "showtime": frame.showtime,
+        "geometry": frame.showtime.hall.geometry,
+        "cursor": frame.cursor,
+        "changed": changed,
+    }
+    content = render_to_string("booking/showtime.html#seat-delta", context, request)
     selectors.seat_map_delta_remember(_frame_answer_key(showtime_id, since, frame.cursor.token), content)
-    return _frame_response(content, delta=since is not None)
+    return _frame_response(content)
 
 
 def _frame_answer_key(showtime_id: int, since, token: str) -> str:
-    start = since.token if since is not None else "map"
-    return f"seatmap:answer:{showtime_id}:{get_language()}:{start}:{token}"
+    return f"seatmap:answer:{showtime_id}:{get_language()}:{since.token}:{token}"
 
 
-def _frame_response(content: str, *, delta: bool) -> HttpResponse:
+def _frame_response(content: str) -> HttpResponse:
     response = HttpResponse(content)
-    if delta:
-        response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
+    response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
     return response
 
 

@@ -267,3 +267,19 @@ def test_a_viewer_with_a_basket_reads_the_database_and_sees_their_own_seats(
         assert buyer.post(url(showtime, "hold"), {"seat": "A2"}).status_code == 200
     poll(HtmxClient(), showtime, cursor)  # a frame exists, in which A2 is just "held"
     assert seat_states_in(poll(buyer, showtime, cursor).content.decode()) == {"A2": "mine"}
+
+
+def test_a_frame_older_than_the_cursor_never_takes_the_viewer_back(
+    showtime, django_capture_on_commit_callbacks
+):
+    """A viewer whose map (a page load) is newer than the frame gets the database's answer,
+    not the frame's older states: no seat flickers back to free."""
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    cache.delete(seat_map_token_key(showtime.pk))  # past the token shortcut: the poll makes a frame
+    assert poll(HtmxClient(), showtime, first).status_code == 304
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["A4"], owner_token="o", actor=Actor("t"))
+    newer = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())  # sees A4 held
+    answer = poll(HtmxClient(), showtime, newer)  # the frame (A4 free) is older than this cursor
+    assert answer.status_code == 304 or "A4" not in seat_states_in(answer.content.decode())
