@@ -87,7 +87,8 @@ def order_email(order: Order, kind: str, *, reason: str = "", details: dict | No
     """
     if kind not in SUBJECTS:
         raise ValueError(f"no email of kind {kind!r}; kinds: {', '.join(sorted(SUBJECTS))}")
-    tickets = tickets_with_qr(order, valid_only=True) if kind in WITH_TICKETS else []
+    # One read of the tickets for the message, its QR images, the PDF and the calendar file.
+    tickets = tickets_with_qr(order, scale=5, valid_only=True) if kind in WITH_TICKETS else []
     for ticket in tickets:
         ticket.cid = _qr_cid(ticket)
     details = details or {}
@@ -116,8 +117,10 @@ def order_email(order: Order, kind: str, *, reason: str = "", details: dict | No
     )
     message.attach_alternative(html, "text/html")
     if tickets:
-        message.attach(f"seatlock-{order.reference}.pdf", tickets_pdf(order), "application/pdf")
-        message.attach(f"seatlock-{order.reference}.ics", booking_ics(order).decode(), "text/calendar")
+        message.attach(f"seatlock-{order.reference}.pdf", tickets_pdf(order, tickets), "application/pdf")
+        message.attach(
+            f"seatlock-{order.reference}.ics", booking_ics(order, tickets).decode(), "text/calendar"
+        )
     return message
 
 

@@ -320,14 +320,14 @@ def seat_map_frame_delta(*, frame: MapFrame, since: MapCursor) -> list[SeatView]
     return changed
 
 
-def seat_map_delta_cached(key: str) -> bytes | None:
+def seat_map_delta_cached(key: str):
     try:
         return cache.get(key)
     except CACHE_ERRORS:
         return None
 
 
-def seat_map_delta_remember(key: str, content: bytes) -> None:
+def seat_map_delta_remember(key: str, content) -> None:
     with contextlib.suppress(*CACHE_ERRORS):
         cache.set(key, content, SEAT_MAP_FRAME_SECONDS)
 
@@ -392,24 +392,13 @@ def free_seat_codes(*, showtime_id: int, now: datetime | None = None) -> set[str
 
 
 def stranded_seats(*, showtime, codes) -> list[str]:
-    """Free seats beside `codes` that are alone now (both neighbours taken): what the box office
-    warns about after a hold, block or release there."""
-    from booking.services.choosing import NEVER_STRANDED
+    """Free seats among and beside `codes` that are alone now (both neighbours taken): what the
+    box office warns about after a hold, block or release there."""
+    from booking.services import choosing
 
     geometry = showtime.hall.geometry
-    free = free_seat_codes(showtime_id=showtime.pk)
-    beside = {n.code for c in codes if c in geometry.by_code for n in geometry.neighbours(c) if n is not None}
-    beside |= {c for c in codes if c in geometry.by_code}
-    return sorted(
-        (
-            c
-            for c in beside
-            if c in free
-            and geometry.by_code[c].kind not in NEVER_STRANDED
-            and not any(n is not None and n.code in free for n in geometry.neighbours(c))
-        ),
-        key=lambda c: geometry.by_code[c].pos,
-    )
+    candidates = choosing.beside(geometry, codes) | {c for c in codes if c in geometry.by_code}
+    return choosing.lone_seats(geometry, free_seat_codes(showtime_id=showtime.pk), candidates)
 
 
 # A held seat is not gone: its hold may lapse or be released. Sold out means sold or blocked.

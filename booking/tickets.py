@@ -59,13 +59,16 @@ def has_tickets(order: Order) -> bool:
     return order.status == OrderStatus.PAID and order.tickets.filter(status=TicketStatus.VALID).exists()
 
 
-def tickets_pdf(order: Order) -> bytes:
-    """One page per valid ticket, from the HTML template, rendered by WeasyPrint."""
+def tickets_pdf(order: Order, tickets: list | None = None) -> bytes:
+    """One page per valid ticket, from the HTML template, rendered by WeasyPrint. `tickets`:
+    the order's valid tickets from tickets_with_qr(), when the caller has them already."""
+    if tickets is None:
+        tickets = tickets_with_qr(order, scale=5, valid_only=True)
     context = {
         "order": order,
         "showtime": order.showtime,
         "cinema": order.showtime.hall.cinema,
-        "tickets": tickets_with_qr(order, scale=5, valid_only=True),
+        "tickets": tickets,
     }
     html = render_to_string(PDF_TEMPLATE, context)
     # No protocol allowed: the template needs nothing from outside (inline CSS and SVG), and a
@@ -74,12 +77,15 @@ def tickets_pdf(order: Order) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
-def booking_ics(order: Order) -> bytes:
-    """The showtime as a calendar event: local start with its VTIMEZONE, the cinema's address."""
+def booking_ics(order: Order, tickets: list | None = None) -> bytes:
+    """The showtime as a calendar event: local start with its VTIMEZONE, the cinema's address.
+    `tickets`: the order's valid tickets, when the caller has them already."""
     showtime = order.showtime
     cinema = showtime.hall.cinema
     start = showtime.local_start
-    seats = ", ".join(t.seat_code for t in order.tickets.filter(status=TicketStatus.VALID))
+    if tickets is None:
+        tickets = order.tickets.filter(status=TicketStatus.VALID)
+    seats = ", ".join(t.seat_code for t in tickets)
     link = settings.SITE_URL + booking_url(order)
     event = Event()
     # One event per booking: a reseat sends the same UID, so calendars update it in place.

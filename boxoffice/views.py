@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from booking import selectors, services
 from booking.exceptions import BookingError
-from booking.models import LedgerEntry, Order, OrderStatus, PaymentMethod, Showtime
+from booking.models import Channel, LedgerEntry, Order, OrderStatus, PaymentMethod, Showtime
 from booking.tickets import tickets_with_qr
 from boxoffice.forms import CancelForm, CheckInForm, CounterSaleForm, ReseatForm, SeatActionForm
 from boxoffice.report import report_csv, report_rows
@@ -54,7 +54,7 @@ def _showtime_context(request: HttpRequest, showtime: Showtime) -> dict:
     return {
         **selectors.seat_map(showtime=showtime, order=order),
         "sale_form": CounterSaleForm(),
-        "counter_cap": settings.BOX_OFFICE_MAX_SEATS_PER_ORDER,
+        "counter_cap": services.seat_cap(Channel.BOX_OFFICE),
     }
 
 
@@ -69,7 +69,8 @@ def showtime_seats(request: HttpRequest, showtime_id: int) -> HttpResponse:
 @staff_view
 def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
     """Hold, release, block or unblock the selected seats."""
-    showtime = get_object_or_404(Showtime, pk=showtime_id)
+    # With hall and cinema: the services and the stranded-seat warning read no more of it.
+    showtime = get_object_or_404(Showtime.objects.select_related("hall__cinema"), pk=showtime_id)
     form = SeatActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -83,8 +84,9 @@ def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
                 codes=codes,
                 owner_token=_staff_owner(request),
                 actor=actor,
-                channel="box_office",
+                channel=Channel.BOX_OFFICE,
                 staff_user=request.user,
+                showtime=showtime,
             )
         elif action == "release":
             services.seat_release(
@@ -92,7 +94,8 @@ def seat_action(request: HttpRequest, showtime_id: int) -> HttpResponse:
                 codes=codes,
                 owner_token=_staff_owner(request),
                 actor=actor,
-                channel="box_office",
+                channel=Channel.BOX_OFFICE,
+                showtime=showtime,
             )
         elif action == "block":
             services.seat_block(

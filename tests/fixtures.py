@@ -40,6 +40,19 @@ def grid_layout(rows: str, seats_per_row: int, *, zone: str = "standard") -> dic
 
 
 @pytest.fixture(autouse=True)
+def _site_language():
+    """LocaleMiddleware activates a request's language in the thread and nothing deactivates
+    it: a test that asks for German would leave the next test's renders (PDFs, emails made
+    outside a request) in German. Each test starts and ends in the site's language."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _orphan_rule(request, settings):
     """The no-stranded-seats rule is on in production (ORPHAN_RULE defaults to true). Tests of
     other things pick seats freely in tiny halls, where nearly every single click would strand

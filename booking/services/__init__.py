@@ -20,7 +20,7 @@ from booking.services.boxoffice import (
     seat_unblock,
     ticket_check_in,
 )
-from booking.services.holds import seat_hold, seat_hold_best, seat_release
+from booking.services.holds import seat_cap, seat_hold, seat_hold_best, seat_release
 from booking.services.locking import MAX_CODES_PER_REQUEST, Actor, seat_codes_parse
 from booking.services.orders import (
     TRANSITIONS,
@@ -57,6 +57,7 @@ __all__ = [
     "order_sell_at_counter",
     "order_transition",
     "seat_block",
+    "seat_cap",
     "seat_codes_parse",
     "seat_hold",
     "seat_hold_best",

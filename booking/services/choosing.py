@@ -5,8 +5,8 @@ locks as the seats; this module holds what Python decides before and after the c
 
 * which extra seats the call must lock (the wanted seats' neighbours and linked seats),
 * whether the rule applies to this call (the cinema's switch, the channel, the free share),
-* the same rules as plain functions over a set of free seats, for the reference implementation,
-  the box office's warnings, a refusal's suggestion and best-available's ranking.
+* the same rules as plain functions over a set of free seats, for the box office's warnings, a
+  refusal's suggestion, best-available's ranking and the tests.
 
 "Free" means available or held past its time. A seat is *alone* when it is free and neither of
 its row neighbours (seats whose grid positions are one apart) is free; gaps, aisles and row ends
@@ -70,36 +70,29 @@ def _free_beside(geometry: HallGeometry, code: str, free: set[str]) -> bool:
     return any(n is not None and n.code in free for n in geometry.neighbours(code))
 
 
-def strands(geometry: HallGeometry, free: set[str], taking: Iterable[str]) -> list[str]:
-    """The free seats that taking `taking` would leave alone (none of them alone before)."""
-    taking = set(taking)
-    after = free - taking
+def lone_seats(geometry: HallGeometry, free: set[str], codes: Iterable[str]) -> list[str]:
+    """Of `codes`, the free seats with no free neighbour (a wheelchair space or companion seat
+    is never one), in row order: the one definition of a seat left alone."""
     lone = {
-        n.code
-        for code in taking
-        for n in geometry.neighbours(code)
-        if n is not None
-        and n.code in after
-        and n.kind not in NEVER_STRANDED
-        and not _free_beside(geometry, n.code, after)
+        code
+        for code in codes
+        if code in free
+        and geometry.by_code[code].kind not in NEVER_STRANDED
+        and not _free_beside(geometry, code, free)
     }
     return sorted(lone, key=lambda c: geometry.by_code[c].pos)
 
 
-def release_strands(
-    geometry: HallGeometry, free: set[str], releasing: Iterable[str], kept: set[str]
-) -> list[str]:
-    """Released seats that would be alone right beside a seat the order keeps."""
-    releasing = set(releasing)
-    after = free | releasing
-    lone = [
-        code
-        for code in releasing
-        if geometry.by_code[code].kind not in NEVER_STRANDED
-        and not _free_beside(geometry, code, after)
-        and any(n is not None and n.code in kept for n in geometry.neighbours(code))
-    ]
-    return sorted(lone, key=lambda c: geometry.by_code[c].pos)
+def beside(geometry: HallGeometry, codes: Iterable[str]) -> set[str]:
+    """The row neighbours of `codes` (seats of the hall only)."""
+    return {n.code for c in codes if c in geometry.by_code for n in geometry.neighbours(c) if n is not None}
+
+
+def strands(geometry: HallGeometry, free: set[str], taking: Iterable[str]) -> list[str]:
+    """The free seats that taking `taking` would leave alone (none of them alone before: each
+    had a free neighbour among `taking`)."""
+    taking = set(taking)
+    return lone_seats(geometry, free - taking, beside(geometry, taking))
 
 
 def free_blocks(

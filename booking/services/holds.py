@@ -47,13 +47,20 @@ from booking.services.orders import order_expired_email
 logger = logging.getLogger("booking.services.orders")  # the lazy expiry logs as the expiry does
 
 
+def _showtime_of(showtime_id: int, showtime: Showtime | None) -> Showtime:
+    """The caller's showtime when it passed the right one, else read (with hall and cinema: the
+    geometry and the stranded-seat switch come from them)."""
+    if showtime is None or showtime.pk != showtime_id:
+        showtime = Showtime.objects.select_related("hall__cinema").defer("hall__layout").get(pk=showtime_id)
+    return showtime
+
+
 def _requested_seats(
     showtime_id: int, codes: Iterable[str], showtime: Showtime | None = None
 ) -> tuple[Showtime, frozenset[str]]:
     """The showtime and the real seats asked for, couple partners added; unknown codes refused."""
     codes = seat_codes_parse(codes)
-    if showtime is None or showtime.pk != showtime_id:
-        showtime = Showtime.objects.select_related("hall__cinema").defer("hall__layout").get(pk=showtime_id)
+    showtime = _showtime_of(showtime_id, showtime)
     geometry = showtime.hall.geometry
     unknown = [c for c in codes if c not in geometry.by_code]
     if unknown:
@@ -182,6 +189,15 @@ def seat_hold(
         result = _hold_call({**params, "payment_closed": result.order.pk})
         if result.outcome == "payment_open":  # another lapsed order at payment: as the reference
             raise _PaymentMayBeOpen(result.order.pk)
+    return _outcome(result, wanted, now, showtime=showtime, cap=params["max_seats"])
+
+
+def _outcome(
+    result: _Result, wanted: frozenset[str], now: datetime, *, showtime: Showtime, cap: int
+) -> Order:
+    """After a hold call, for a hold and for best-available alike: what it did on the way (a
+    lapsed order expired: its email and log line), what must follow its commit (polls told,
+    expiry scheduled), and the order — or the refusal as a domain error."""
     if result.expired is not None:
         reference, released, late = result.expired
         _expired_email(reference, released)
@@ -199,7 +215,7 @@ def seat_hold(
         return result.order
     if result.outcome == "unchanged":
         return result.order
-    raise _refusal(result, wanted, now, showtime=showtime, cap=params["max_seats"])
+    raise _refusal(result, wanted, now, showtime=showtime, cap=cap)
 
 
 def _hold_params(
@@ -372,8 +388,7 @@ def seat_hold_best(
     no longer fits, is skipped for the next. A partial group is never held.
     """
     now = now or timezone.now()
-    if showtime is None or showtime.pk != showtime_id:
-        showtime = Showtime.objects.select_related("hall__cinema").defer("hall__layout").get(pk=showtime_id)
+    showtime = _showtime_of(showtime_id, showtime)
     geometry = showtime.hall.geometry
     zones = {z.key: z.label for z in geometry.zones}
     if not isinstance(count, int) or not 1 <= count <= seat_cap(channel):
@@ -398,12 +413,7 @@ def seat_hold_best(
             continue
         if result is None:
             raise NoSeatsTogether(count, zones[zone] if zone else "")
-        if result.outcome == "held":
-            _changed(showtime.pk)
-            if result.opened:
-                _schedule_expiry(result.order)
-            return result.order
-        raise _refusal(result, wanted, now, showtime=showtime, cap=seat_cap(channel))
+        return _outcome(result, wanted, now, showtime=showtime, cap=seat_cap(channel))
     raise SeatsBusy(())
 
 

@@ -34,7 +34,7 @@ from booking.exceptions import (
     TooManyOrders,
 )
 from booking.links import booking_token_valid
-from booking.models import Order, Showtime
+from booking.models import Channel, Order, Showtime
 from booking.ratelimit import client_network, rate_limited
 from booking.tickets import booking_ics, has_tickets, tickets_pdf, tickets_with_qr
 
@@ -120,7 +120,7 @@ def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> d
         "sold_out": selectors.seat_map_sold_out(context["states"]),
         "started": showtime.starts_at <= timezone.now(),
         "buyer_token": _buyer_field(request),
-        "max_seats": settings.MAX_SEATS_PER_ORDER,
+        "max_seats": services.seat_cap(Channel.ONLINE),
         "etag": selectors.seat_map_etag(
             showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
         ),

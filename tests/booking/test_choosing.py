@@ -345,3 +345,61 @@ def test_the_basket_offers_the_companion_seat_of_a_wheelchair_space(medium_showt
     lone = HtmxClient().post(url(medium_showtime, "hold"), {"seat": "A13"})
     assert lone.status_code == 409
     assert "Companion seat A13 is for the person with the wheelchair space" in lone.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_in_flight_and_one_beside_it_never_strand_a_seat_together(make_showtime):
+    """Alone, A1 and A3 each leave no seat alone (A2-A5 / A1-A2 and A4-A5); together they
+    strand A2. The first is held in a transaction that has not committed when the second
+    arrives: the second must wait for it (both lock A2, their common neighbour) and then be
+    refused, not pass on the uncommitted state."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from tests.helpers import wait_until
+
+    showtime = make_showtime(grid_layout("AB", 6))
+    take(showtime, ["A6"])  # A1-A5 free; row B is the other block a single seat could go to
+    first_held, finish_first = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                outcomes["first"] = hold(showtime, ["A1"])
+                first_held.set()
+                finish_first.wait(10)
+        except Exception as exc:  # reported by the assertions below
+            outcomes["first"] = exc
+            first_held.set()
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            outcomes["second"] = hold(showtime, ["A3"])
+        except Exception as exc:
+            outcomes["second"] = exc
+        finally:
+            connections.close_all()
+
+    def second_waits_on_a_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            return cursor.fetchone()[0] > 0
+
+    one, two = threading.Thread(target=first), threading.Thread(target=second)
+    one.start()
+    assert first_held.wait(10)
+    two.start()
+    # Either the second waits on the first's locks, or (the race this test is for) it is done.
+    wait_until(lambda: second_waits_on_a_lock() or not two.is_alive(), timeout=5)
+    finish_first.set()
+    one.join(10)
+    two.join(10)
+    assert not isinstance(outcomes["first"], Exception), outcomes
+    assert isinstance(outcomes["second"], SeatStranded), outcomes
+    assert outcomes["second"].seats == ("A2",)
+    held = ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD)
+    assert sorted(held.values_list("code", flat=True)) == ["A1"]
