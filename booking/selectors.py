@@ -4,16 +4,18 @@ import contextlib
 import dataclasses
 import hashlib
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from booking.models import OPEN_STATUSES, Order, SeatStatus, ShowSeat
+from booking.models import OPEN_STATUSES, Order, SeatStatus, ShowSeat, Showtime
 
 _PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What draws the seat map: when any of it changes, browsers must drop the fragments they
@@ -35,6 +37,42 @@ def markup_version(sources: tuple[bytes, ...]) -> str:
 
 # Once per process: the sources only change with a deploy, which restarts the processes.
 SEAT_MAP_MARKUP_VERSION = markup_version(tuple(path.read_bytes() for path in SEAT_MAP_SOURCES))
+
+
+# --- the showtime of a request ------------------------------------------------------------
+
+# showtime id → (monotonic deadline, Showtime with film, hall (layout deferred) and cinema).
+_showtimes: dict[int, tuple[float, Showtime]] = {}
+
+
+def showtime_for_request(showtime_id: int) -> Showtime:
+    """The showtime a seat-map request is about, with its film, hall and cinema: from this
+    process's memory for SHOWTIME_CACHE_SECONDS, else one query (Showtime.DoesNotExist if none).
+
+    Every hold, release and map request starts here, and the join was the second most
+    expensive statement of a hold (docs/benchmarks.md). What it serves is staff-edited data
+    (film, start, prices, currency, hall): an edit saved in this process is seen at once (the
+    signals in booking.apps clear the memory), one saved elsewhere within the TTL. Seat states
+    never come from here. The object is shared between requests: read it, never change it.
+    """
+    ttl = settings.SHOWTIME_CACHE_SECONDS
+    now = time.monotonic()
+    entry = _showtimes.get(showtime_id)
+    if entry is not None and entry[0] > now:
+        return entry[1]
+    showtime = (
+        Showtime.objects.select_related("film", "hall__cinema").defer("hall__layout").get(pk=showtime_id)
+    )
+    if ttl > 0:
+        if len(_showtimes) > 10_000:  # a crawler walking every id: start over
+            _showtimes.clear()
+        _showtimes[showtime_id] = (now + ttl, showtime)
+    return showtime
+
+
+def showtimes_forget(**_signal) -> None:
+    """A showtime, film, hall or cinema was saved or deleted in this process."""
+    _showtimes.clear()
 
 
 class SeatState:

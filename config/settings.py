@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SEATLOCK_VAR_DIR", str(BASE_DIR / "var")))
@@ -131,7 +131,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, with one client per pool instead of one per call (config/cache.py)
+            "BACKEND": "config.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "seatlock",
         }
@@ -201,6 +202,10 @@ SEAT_LOCK_TIMEOUT_MS = env_int("SEAT_LOCK_TIMEOUT_MS", 3000, minimum=1)
 # below that the last seats sell in any shape.
 ORPHAN_RULE = env_bool("ORPHAN_RULE", True)
 ORPHAN_RULE_MIN_FREE_PERCENT = env_int("ORPHAN_RULE_MIN_FREE_PERCENT", 10, minimum=0)
+# How long a web process keeps a showtime (film, start, prices, hall) in memory for the seat
+# map, holds and releases (booking.selectors.showtime_for_request). Edits saved in the same
+# process are seen at once; in other processes within this many seconds. 0 reads it every time.
+SHOWTIME_CACHE_SECONDS = env_float("SHOWTIME_CACHE_SECONDS", 2.0)
 CURRENCY = env_str("CURRENCY", "eur").lower()
 # A cap on orders still holding seats from one IP address (a whole office behind one NAT
 # stays far below it; a script hoarding seats does not).

@@ -60,6 +60,18 @@ def _orphan_rule(request, settings):
     settings.ORPHAN_RULE = request.node.get_closest_marker("orphan_rule") is not None
 
 
+@pytest.fixture(autouse=True)
+def _showtime_memory():
+    """Each test starts with no showtime remembered by booking.selectors.showtime_for_request
+    (a rolled-back test's showtime must not outlive it); the memory itself stays on, as in
+    production."""
+    from booking import selectors
+
+    selectors.showtimes_forget()
+    yield
+    selectors.showtimes_forget()
+
+
 @pytest.fixture
 def make_showtime(db):
     """Build a showtime (with its inventory) on a hall with the given layout."""

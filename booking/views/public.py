@@ -94,9 +94,10 @@ def _remembered_order_id(request: HttpRequest, showtime_id: int) -> int | None:
 
 
 def _showtime(showtime_id: int) -> Showtime:
-    return get_object_or_404(
-        Showtime.objects.select_related("film", "hall__cinema").defer("hall__layout"), pk=showtime_id
-    )
+    try:
+        return selectors.showtime_for_request(showtime_id)
+    except Showtime.DoesNotExist:
+        raise Http404("No such showtime.") from None
 
 
 def _seat_map_context(showtime: Showtime, *, order: Order | None, codes: list[str] | None = None) -> dict:
