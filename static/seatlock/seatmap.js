@@ -59,6 +59,8 @@
     var seat = event.submitter;
     if (!window.htmx || event.target.id !== "seat-form" || !seat || !seat.dataset.seat) { return; }
     event.preventDefault();
+    // A taken seat is a submit button without a name (bytes, see booking/seatmap.py): nothing to post.
+    if (seat.getAttribute("aria-disabled") === "true") { return; }
     var url = seat.getAttribute("formaction") || event.target.getAttribute("action");
     window.htmx.ajax("POST", url, { source: seat, swap: "none" });
   });
