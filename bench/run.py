@@ -500,7 +500,11 @@ def watchers(server: Server, db_url: str, showtime_id: int, env: dict, workdir: 
     reset_showtime(db_url, showtime_id)
     say(f"watchers: {VIEWERS} viewers polling every 3s, then {WATCH_BUYERS} buyers empty the hall")
     args = ["-m", "bench.watchers", "--port", str(PORT), "--showtime", str(showtime_id)]
-    args += ["--viewers", str(VIEWERS), "--seconds", str(WATCH_SECONDS + 30)]
+    ready_file = workdir / "viewers.ready"
+    ready_file.unlink(missing_ok=True)
+    warmup = 3 if QUICK else 10
+    args += ["--viewers", str(VIEWERS), "--seconds", str(WATCH_SECONDS + warmup + 60)]
+    args += ["--warmup", str(warmup), "--ready-file", str(ready_file)]
     viewers = subprocess.Popen(
         [sys.executable, *args],
         cwd=BASE_DIR,
@@ -510,9 +514,15 @@ def watchers(server: Server, db_url: str, showtime_id: int, env: dict, workdir: 
         text=True,
     )
     try:
-        time.sleep(3)  # every viewer has polled once: the load is on
-        if viewers.poll() is not None:
-            raise BenchError(f"the viewers stopped: {viewers.stdout.read()[-2000:]}")
+        # Every viewer opens the map first (spread over `warmup` s, not measured), then polls.
+        deadline = time.monotonic() + warmup + 60
+        while not ready_file.exists():
+            if viewers.poll() is not None:
+                raise BenchError(f"the viewers stopped: {viewers.stdout.read()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"{VIEWERS} viewers did not all open the map in {warmup + 60}s")
+            time.sleep(0.2)
+        time.sleep(3)  # every viewer has polled once with its version: the load is on
         idle_cpu, t = server.cpu_seconds(), time.monotonic()
         time.sleep(2)
         viewers_only_cores = (server.cpu_seconds() - idle_cpu) / (time.monotonic() - t)
@@ -714,6 +724,8 @@ def report(r: dict) -> None:
         "| watchers | value |",
         "|---|---|",
         f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
+        f"| first maps (before the sale, not measured) | {v['viewers']} in {v['warmup_seconds']:.1f} s "
+        f"(retried {v['warmup_errors']}) |",
         f"| polls/s served | {v['polls_per_s']:.0f} ({_statuses(v['statuses'])}; errors {v['errors']}) |",
         f"| poll p50 / p99 ms (p99 from when due) | {_ms(v['p50'])} / {_ms(v['p99'])} ({_ms(v['p99_from_due'])}) |",
         f"| map read p50 ms: buyers alone / with viewers | {_ms(w['alone']['map_read_p50'])} / {_ms(w['with_viewers']['map_read_p50'])} |",

@@ -6,6 +6,11 @@ ETag it last got, as htmx does. One process, one event loop, raw sockets on loop
 Runs until SIGTERM (or --seconds), then prints one JSON line. Latency is counted from the
 moment a poll was due, not from when it could be sent (no coordinated omission): a server that
 falls behind shows it in the percentiles instead of silently polling less.
+
+Each viewer first opens the map (a full render, which carries the cursor, as the page does),
+spread over --warmup seconds and not counted: people waiting for a premiere open the page
+before the sale, then their browser polls "with their version" (issue #13). When every viewer
+has its first map, --ready-file is created, and only the polls after it are measured.
 """
 
 import argparse
@@ -53,6 +58,7 @@ async def _poll(
 async def main(args: argparse.Namespace) -> dict:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop_started = time.monotonic()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.call_later(args.seconds, stop.set)
     path = f"/showtimes/{args.showtime}/seats/"
@@ -61,9 +67,25 @@ async def main(args: argparse.Namespace) -> dict:
     statuses: dict[str, int] = {}
     errors = [0]
 
+    loaded = [0]
+    ready = asyncio.Event()
+    warm_errors = [0]
+
     async def viewer(n: int) -> None:
         etag = cursor = None
-        due = time.monotonic() + random.Random(n).uniform(0, args.every)
+        rng = random.Random(n)
+        await asyncio.sleep(rng.uniform(0, args.warmup))
+        while cursor is None and not stop.is_set():
+            try:
+                _status, etag, _size, cursor = await _poll(args.host, args.port, path, None, args.timeout)
+            except (TimeoutError, OSError, ValueError, IndexError):
+                warm_errors[0] += 1
+                await asyncio.sleep(1)
+        loaded[0] += 1
+        if loaded[0] == args.viewers:
+            ready.set()
+        await ready.wait()
+        due = time.monotonic() + rng.uniform(0, args.every)
         while not stop.is_set():
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             if stop.is_set():
@@ -82,8 +104,16 @@ async def main(args: argparse.Namespace) -> dict:
             due_latency.append(done - due)
             due = max(due + args.every, done)
 
-    started = time.monotonic()
     tasks = [asyncio.create_task(viewer(n)) for n in range(args.viewers)]
+    await asyncio.wait(
+        [asyncio.create_task(ready.wait()), asyncio.create_task(stop.wait())],
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    warm_seconds = time.monotonic() - loop_started
+    started = time.monotonic()
+    if args.ready_file:
+        with open(args.ready_file, "w") as ready_file:
+            ready_file.write(f"{warm_seconds:.2f}\n")
     await stop.wait()
     await asyncio.wait(tasks, timeout=args.timeout + 1)
     for task in tasks:
@@ -92,6 +122,8 @@ async def main(args: argparse.Namespace) -> dict:
     return {
         "viewers": args.viewers,
         "every": args.every,
+        "warmup_seconds": warm_seconds,
+        "warmup_errors": warm_errors[0],
         "seconds": wall,
         "polls": len(service),
         "polls_per_s": len(service) / wall,
@@ -113,6 +145,8 @@ if __name__ == "__main__":
     parser.add_argument("--every", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds over which viewers open the map")
+    parser.add_argument("--ready-file", default="", help="created when every viewer has its first map")
     arguments = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, arguments.viewers + 256)), hard))
