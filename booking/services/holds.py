@@ -14,12 +14,14 @@ outcomes.
 import dataclasses
 import json
 import logging
+import random
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +43,13 @@ from booking.exceptions import (
 )
 from booking.models import OPEN_STATUSES, Channel, Order, Showtime, new_reference
 from booking.services import choosing
-from booking.services.locking import Actor, seat_codes_parse, seat_map_changed
+from booking.services.locking import (
+    Actor,
+    lock_conflict,
+    seat_codes_parse,
+    seat_map_changed,
+    seat_transaction,
+)
 from booking.services.orders import order_expired_email
 
 logger = logging.getLogger("booking.services.orders")  # the lazy expiry logs as the expiry does
@@ -124,10 +132,17 @@ def _call(sql: str, params: dict, head: int) -> tuple[tuple, Order | None]:
     """One statement. In autocommit mode (a request) it is its own transaction: no BEGIN, no
     savepoint, no COMMIT from Django — one round trip. Inside a caller's atomic block it joins
     that transaction; a refusal never aborts it (the function rolls back to its own block)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        columns = [c.name for c in cursor.description[head:]]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            columns = [c.name for c in cursor.description[head:]]
+    except OperationalError as exc:
+        # The function answers its own lock timeouts (`busy`); a deadlock aborts the statement
+        # (and a caller's transaction) whole, so nothing was changed: busy, try again.
+        if lock_conflict(exc):
+            raise SeatsBusy(()) from exc
+        raise
     values = dict(zip(columns, row[head:], strict=True))
     order = None
     if values["id"] is not None:
@@ -358,6 +373,7 @@ def seat_release(
 
 
 _BEST_CANDIDATES = 20  # groups tried before giving up: each is one locked read
+_BEST_ATTEMPTS = 6  # fresh reads when groups were skipped as busy (then SeatsBusy: 503, retry)
 
 
 class _LapsedAtPayment(Exception):
@@ -401,9 +417,9 @@ def seat_hold_best(
     if not showtime.sales_open(now):
         raise SalesClosed()
     payment_closed = None
-    for _attempt in range(3):
+    for _attempt in range(_BEST_ATTEMPTS):
         try:
-            result, wanted = _best_attempt(
+            result, wanted, busy = _best_attempt(
                 showtime, count, zone, owner_token, actor, channel, staff_user, client_ip, now, payment_closed
             )
         except _LapsedAtPayment as pending:
@@ -411,25 +427,29 @@ def seat_hold_best(
                 raise OrderAtPayment(pending.order.reference) from None
             payment_closed = pending.order.pk
             continue
-        if result is None:
+        if result is not None:
+            return _outcome(result, wanted, now, showtime=showtime, cap=seat_cap(channel))
+        if not busy:
             raise NoSeatsTogether(count, zones[zone] if zone else "")
-        return _outcome(result, wanted, now, showtime=showtime, cap=seat_cap(channel))
+        # Groups were skipped because other buyers were holding seats in them at that instant:
+        # once those commit, a fresh read knows which are gone. "No seats together" would be
+        # untrue while one of those groups may still come free. Their transactions take
+        # milliseconds; a random pause keeps requests that collided from colliding again.
+        time.sleep(random.uniform(0.005, 0.02) * (_attempt + 1))
     raise SeatsBusy(())
 
 
 def _best_attempt(
     showtime, count, zone, owner_token, actor, channel, staff_user, client_ip, now, payment_closed
 ):
-    """One transaction: (the hold call's result, the group) or (None, empty) when no group fits."""
+    """One transaction: (the hold call's result, the group, _) or (None, empty, busy) when no
+    group could be held, `busy` when some were skipped only because another request had them
+    locked."""
     geometry = showtime.hall.geometry
     min_free = choosing.orphan_min_free(showtime, channel=channel)
     base = _hold_params(showtime, owner_token, actor, channel, staff_user, client_ip, now, payment_closed)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
-        # The hold function's lock order: the owner's advisory lock, the open order, then seats.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{showtime.pk}:{owner_token}"]
-        )
+    # The hold function's lock order: the owner's advisory lock, the open order, then seats.
+    with seat_transaction(owner_key=f"{showtime.pk}:{owner_token}"), connection.cursor() as cursor:
         cursor.execute(
             "SELECT id FROM booking_order WHERE showtime_id = %s AND owner_token = %s"
             " AND status IN ('holding', 'paying') FOR UPDATE",
@@ -439,25 +459,36 @@ def _best_attempt(
 
         free = free_seat_codes(showtime_id=showtime.pk, now=now)
         groups = choosing.best_groups(geometry, free, count, zone=zone)
+        busy = False
         for group in groups[:_BEST_CANDIDATES]:
-            cursor.execute(
-                "SELECT code FROM booking_showseat WHERE showtime_id = %s AND code = ANY(%s)"
-                " AND (status = 'available' OR (status = 'held' AND held_until <= %s))"
-                " ORDER BY id FOR UPDATE SKIP LOCKED",
-                [showtime.pk, list(group.codes), now],
-            )
-            if len(cursor.fetchall()) < len(group.codes):
-                continue  # someone else has one of them: the next group
             wanted = frozenset(group.codes)
             # A group chosen as leaving no seat alone is held under the rule (a neighbour that
             # changed since the read makes it refuse, and the next group is tried); a group
             # that leaves one was chosen knowingly, for want of better.
             rule_on = min_free is not None and not group.strands
             rules = choosing.call_rules(geometry, wanted, release=False, min_free=0 if rule_on else None)
+            # Every seat the hold function will lock (the group, its neighbours, a companion's
+            # wheelchair space) is locked here first, in pk order and without waiting: the call
+            # then re-locks rows this transaction has, and never waits while holding seats taken
+            # out of pk order (a group, then a neighbour of lower id: two requests choosing
+            # side by side would deadlock). A row someone else has: the next group.
+            locking = sorted(wanted | set(rules.lock_codes))
+            cursor.execute(
+                "SELECT code, status = 'available' OR (status = 'held' AND held_until <= %s)"
+                " FROM booking_showseat WHERE showtime_id = %s AND code = ANY(%s)"
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
+                [now, showtime.pk, locking],
+            )
+            got = dict(cursor.fetchall())
+            if len(got) < len(locking):
+                busy = True  # another request is busy with one of them: the next group
+                continue
+            if not all(got[code] for code in wanted):
+                continue  # taken since the read: the next group
             result = _hold_call({**base, "codes": sorted(wanted), **_rule_params(rules)})
             if result.outcome == "payment_open":
                 raise _LapsedAtPayment(result.order)
             if result.outcome in ("stranded", "unavailable", "companion"):
                 continue
-            return result, wanted
-    return None, frozenset()
+            return result, wanted, busy
+    return None, frozenset(), busy

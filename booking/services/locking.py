@@ -49,7 +49,9 @@ class Actor:
 
 @contextmanager
 def seat_transaction(codes: Iterable[str] = (), *, owner_key: str | None = None):
-    """One atomic block with a bounded lock wait; a lock timeout becomes `SeatsBusy`.
+    """One atomic block with a bounded lock wait; a lock timeout becomes `SeatsBusy`, and so
+    does a deadlock PostgreSQL broke by aborting this transaction (nothing of it was kept, so
+    "busy, try again" is the truth; the lock order below makes one rare, not impossible).
 
     With `owner_key`, requests of one owner for one showtime are serialised by an advisory
     lock, so a double click cannot create two orders or interleave two baskets.
@@ -68,9 +70,14 @@ def seat_transaction(codes: Iterable[str] = (), *, owner_key: str | None = None)
                     )
             yield
     except OperationalError as exc:
-        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+        if lock_conflict(exc):
             raise SeatsBusy(codes) from exc
         raise
+
+
+def lock_conflict(exc: OperationalError) -> bool:
+    """A lock wait that ran out, or a deadlock that PostgreSQL ended by rolling us back."""
+    return isinstance(exc.__cause__, psycopg.errors.LockNotAvailable | psycopg.errors.DeadlockDetected)
 
 
 def seat_codes_parse(codes: Iterable[str]) -> list[str]:
