@@ -22,7 +22,7 @@ def _row(label: str, cols: list[int], *, zone: str = "standard", kinds: dict[int
 def small_hall_layout() -> dict:
     """Six rows of ten with a centre aisle after the fifth seat."""
     cols = [0, 1, 2, 3, 4, 6, 7, 8, 9, 10]
-    return {"screen": "Screen", "zones": ZONES_STANDARD, "rows": [_row(label, cols) for label in "ABCDEF"]}
+    return {"zones": ZONES_STANDARD, "rows": [_row(label, cols) for label in "ABCDEF"]}
 
 
 def medium_hall_layout() -> dict:
@@ -52,7 +52,6 @@ def medium_hall_layout() -> dict:
         number += 2
     rows.append(couple)
     return {
-        "screen": "Screen",
         "zones": {"standard": {"label": "Standard"}, "vip": {"label": "VIP"}},
         "rows": rows,
     }
@@ -65,7 +64,6 @@ def large_hall_layout() -> dict:
     for index, label in enumerate("ABCDEFGHJKLMNPQR"):
         rows.append(_row(label, cols, zone="premium" if index >= 12 else "standard"))
     return {
-        "screen": "Screen",
         "zones": {"standard": {"label": "Standard"}, "premium": {"label": "Premium"}},
         "rows": rows,
     }

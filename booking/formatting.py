@@ -1,8 +1,9 @@
-"""Money and seat labels: plain functions shared by the templates and the seat-map builder."""
+"""Money, dates and seat labels: plain functions shared by the templates and the seat-map builder."""
 
+from django.utils.dateformat import format as date_pattern
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF ", "sek": "kr "}
 KIND_LABELS = {
@@ -18,6 +19,18 @@ STATE_LABELS = {
     "sold": gettext_lazy("sold"),
     "blocked": gettext_lazy("not for sale"),
 }
+# Every date a page, email or ticket shows, by name: the pattern (Django's `date` syntax) is a
+# translation, because the punctuation is the language's ("Friday 27 November 2026, 20:15",
+# "Freitag, 27. November 2026, 20:15"); names of days and months follow the language anyway.
+DATE_FORMATS = {
+    # Translators: Django date format letters (l weekday, j day, F month, Y year, H:i time); German: "l, j. F Y, H:i".
+    "weekday_date_year_time": pgettext_lazy("date format: weekday, day, month, year, time", "l j F Y, H:i"),
+    "weekday_date_time": pgettext_lazy("date format: weekday, day, month, time", "l j F, H:i"),
+    "weekday_date_year": pgettext_lazy("date format: weekday, day, month, year", "l j F Y"),
+    "weekday_date": pgettext_lazy("date format: weekday, day, month", "l j F"),
+    "short_weekday_time": pgettext_lazy("date format: abbreviated weekday, time", "D H:i"),
+    "time": pgettext_lazy("date format: time", "H:i"),
+}
 
 
 def money(cents: int, currency: str) -> str:
@@ -28,6 +41,14 @@ def money(cents: int, currency: str) -> str:
     # Translators: a price; put %(amount)s and %(symbol)s in your language's order (German: "%(amount)s %(symbol)s").
     text = pgettext("money", "%(symbol)s%(amount)s") % {"symbol": symbol, "amount": amount}
     return text.strip().replace("  ", " ")
+
+
+def local_date(value, name: str) -> str:
+    """A date or datetime in the named format of DATE_FORMATS for the active language, in the
+    value's own time zone: pass Showtime.local_start or `starts_at|timezone:cinema.time_zone`."""
+    if value in (None, ""):
+        return ""
+    return date_pattern(value, str(DATE_FORMATS[name]))
 
 
 def row_phrase(row: str) -> str:

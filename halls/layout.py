@@ -64,13 +64,19 @@ class RowSpec:
 
 @dataclass(frozen=True)
 class HallGeometry:
-    screen: str
+    screen_label: str | None  # the layout's own "screen", if it has one
     zones: tuple[ZoneSpec, ...]
     rows: tuple[RowSpec, ...]
     width: int
     height: int
     # The best place to sit (grid line, column): what best-available measures distance from.
     focus: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def screen(self) -> str:
+        """The word on the screen of the map: the layout's own, else "Screen" in the language
+        of the request that draws it (the geometry is shared by every language, so not before)."""
+        return _("Screen") if self.screen_label is None else self.screen_label
 
     @functools.cached_property
     def seats(self) -> tuple[SeatSpec, ...]:
@@ -130,8 +136,9 @@ class HallGeometry:
                 out["companion"] = self.by_code[s.companion].number
             return out
 
+        screen = {} if self.screen_label is None else {"screen": self.screen_label}
         return {
-            "screen": self.screen,
+            **screen,
             "focus": {"line": self.focus[0], "col": self.focus[1]},
             "zones": {zone.key: {"label": zone.label} for zone in self.zones},
             "rows": [
@@ -290,7 +297,7 @@ def _build(data: dict) -> tuple[HallGeometry | None, list[str]]:
         # The middle of the line two-thirds of the way back from the screen.
         focus = {"line": round((height - 1) * 2 / 3), "col": (width - 1) / 2}
     geometry = HallGeometry(
-        data.get("screen", "Screen"),
+        data.get("screen"),
         zones,
         tuple(rows),
         width,

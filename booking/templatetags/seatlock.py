@@ -9,6 +9,9 @@ register = template.Library()
 register.simple_tag(formatting.money, name="money")
 register.simple_tag(formatting.seat_label, name="seat_label")
 register.filter("state_label", formatting.state_label)
+# Unlike Django's `date`, no conversion to the site's time zone first: that would undo
+# Showtime.local_start, which is already in the cinema's own zone.
+register.filter("local_date", formatting.local_date, expects_localtime=False)
 register.filter("seats_status", seatmap.seats_status)
 
 

@@ -7,19 +7,27 @@ translation at all while a translated twin exists, shows up by name.
 """
 
 import html
+import io
 import re
+import zoneinfo
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core import mail
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import trans_real
+from pypdf import PdfReader
 
-from booking import services
+from booking import demo, services
+from booking.emails import order_email_send
 from booking.formatting import money
 from booking.links import booking_token
-from booking.models import PaymentMethod
-from booking.services import Actor
+from booking.models import Film, Order, PaymentMethod
+from booking.services import Actor, showtime_create
+from booking.tickets import tickets_pdf
+from halls.models import Cinema, Hall
 
 PLACEHOLDER = re.compile(r"%\([^)]*\)[sd]|%[sd]|\{\{[^}]*\}\}|<[^>]+>|&\w+;")
 # Words that read the same in both languages (brand, units) are not a sign of English.
@@ -149,3 +157,104 @@ def test_every_message_of_the_catalogue_is_translated():
     untranslated = [e for e in entries if re.search(r'^msgstr(\[\d\])? ""(?!\n")', e, re.M)]
     fuzzy = [e for e in entries if "#, fuzzy" in e]
     assert (untranslated, fuzzy) == ([], [])
+
+
+# Written out here rather than taken from Django, so the test checks the names too.
+WEEKDAYS_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+MONTHS_DE = [
+    "Januar", "Februar", "März", "April", "Mai", "Juni",
+    "Juli", "August", "September", "Oktober", "November", "Dezember",
+]  # fmt: skip
+
+
+def showtime_in(time_zone: str, *, layout: dict | None = None):
+    """A showtime at 20:15 local time, ten days from now, in a cinema of the given time zone."""
+    cinema = Cinema.objects.create(
+        name="Kino", slug=f"kino-{time_zone.lower().replace('/', '-')}", time_zone=time_zone
+    )
+    hall = Hall.objects.create(
+        cinema=cinema, name="Saal 1", slug="saal-1", layout=layout or demo.medium_hall_layout()
+    )
+    zone = zoneinfo.ZoneInfo(time_zone)
+    day = (timezone.now().astimezone(zone) + timedelta(days=10)).date()
+    starts_at = datetime(day.year, day.month, day.day, 20, 15, tzinfo=zone)
+    film = Film.objects.create(title="Paper Moons", slug="paper-moons", runtime_minutes=104)
+    return showtime_create(film=film, hall=hall, starts_at=starts_at, prices={"standard": 1150, "vip": 1550})
+
+
+def german(when: datetime) -> str:
+    """ "Freitag, 27. November" """
+    return f"{WEEKDAYS_DE[when.weekday()]}, {when.day}. {MONTHS_DE[when.month - 1]}"
+
+
+def english(when: datetime) -> str:
+    """ "Friday 27 November" (the format SeatLock has always shown in English)"""
+    return f"{when:%A} {when.day} {when:%B}"
+
+
+def paid_order(showtime, *, language: str) -> Order:
+    order = services.seat_hold(showtime_id=showtime.pk, codes=["C3"], owner_token="ann", actor=Actor("t"))
+    services.booking_confirm(order_id=order.pk, actor=Actor("t"))
+    Order.objects.filter(pk=order.pk).update(email="ann@example.com", language=language)
+    return Order.objects.select_related("showtime__film", "showtime__hall__cinema").get(pk=order.pk)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_seat_map_shows_the_showtime_in_the_format_of_the_language(db, language):
+    showtime = showtime_in("Europe/Berlin")
+    page = visible_text(
+        Client(headers={"accept-language": language}).get(f"/showtimes/{showtime.pk}/").content
+    )
+    local = showtime.local_start
+    expected = {"de": f"{german(local)}, 20:15", "en": f"{english(local)}, 20:15"}[language]
+    assert f"{expected} · Saal 1" in page
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_confirmation_email_shows_the_showtime_in_the_format_of_the_language(db, language):
+    showtime = showtime_in("Europe/Berlin")
+    order = paid_order(showtime, language=language)
+    mail.outbox.clear()
+    assert order_email_send(order_id=order.pk, kind="confirmed") is True
+    (message,) = mail.outbox
+    local = showtime.local_start
+    expected = {"de": f"{german(local)} {local.year}, 20:15", "en": f"{english(local)} {local.year}, 20:15"}[
+        language
+    ]
+    assert f"\n{expected}\n" in message.body
+    (html_body, _mimetype) = message.alternatives[0]
+    assert f"\n{expected}<br>" in html_body
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_pdf_tickets_show_the_showtime_in_the_format_of_the_language(db, language):
+    showtime = showtime_in("Europe/Berlin")
+    order = paid_order(showtime, language=language)
+    with translation.override(language):
+        (page,) = [p.extract_text() for p in PdfReader(io.BytesIO(tickets_pdf(order))).pages]
+    local = showtime.local_start
+    expected = {"de": f"{german(local)} {local.year}, 20:15", "en": f"{english(local)} {local.year}, 20:15"}[
+        language
+    ]
+    assert expected in page
+
+
+def test_a_showtime_is_shown_in_its_cinema_time_zone_not_the_site_one(db):
+    """20:15 in New York is 02:15 the next day in Berlin (TIME_ZONE): the map says 20:15."""
+    showtime = showtime_in("America/New_York")
+    page = visible_text(Client(headers={"accept-language": "en"}).get(f"/showtimes/{showtime.pk}/").content)
+    assert f"{english(showtime.local_start)}, 20:15 · Saal 1" in page
+
+
+@pytest.mark.parametrize(("language", "label"), [("de", "Leinwand"), ("en", "Screen")])
+def test_a_layout_without_a_screen_label_gets_the_word_in_the_language(db, language, label):
+    layout = demo.medium_hall_layout()  # no label of its own
+    showtime = showtime_in("Europe/Berlin", layout=layout)
+    page = Client(headers={"accept-language": language}).get(f"/showtimes/{showtime.pk}/").content.decode()
+    assert f'<div class="screen" aria-hidden="true">{label}</div>' in page
+
+
+def test_a_layout_with_its_own_screen_label_keeps_it_in_german(db):
+    showtime = showtime_in("Europe/Berlin", layout={**demo.medium_hall_layout(), "screen": "Bildwand Süd"})
+    page = Client(headers={"accept-language": "de"}).get(f"/showtimes/{showtime.pk}/").content.decode()
+    assert '<div class="screen" aria-hidden="true">Bildwand Süd</div>' in page
