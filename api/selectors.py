@@ -10,6 +10,8 @@ from rest_framework_api_key.models import APIKey
 from api.models import ApiOrder
 from booking.models import OPEN_STATUSES, Order, OrderStatus, SeatStatus, Showtime
 
+BIGINT_MAX = 2**63 - 1
+
 
 def showtimes_upcoming(
     *, day: date | None = None, film: str | None = None, now: datetime | None = None
@@ -31,14 +33,23 @@ def showtimes_upcoming(
         local_start = Func(F("hall__cinema__time_zone"), F("starts_at"), function="timezone")
         showtimes = showtimes.alias(local_date=Cast(local_start, DateField())).filter(local_date=day)
     if film:
-        showtimes = (
-            showtimes.filter(film__pk=int(film)) if film.isdigit() else showtimes.filter(film__slug=film)
-        )
+        showtimes = showtimes.filter(_film_lookup(film))
     return showtimes
+
+
+def _film_lookup(film: str) -> Q:
+    """An id when `film` is a decimal number, else a slug. isdigit() would also take "²", which
+    int() refuses; an id beyond PostgreSQL's bigint names no film (and must not reach SQL)."""
+    if not film.isdecimal():
+        return Q(film__slug=film)
+    film_id = int(film)
+    return Q(film__pk=film_id) if film_id <= BIGINT_MAX else Q(pk__in=[])
 
 
 def api_order(*, reference: str, api_key: APIKey) -> Order | None:
     """The key's order with this reference; another key's order is as good as absent."""
+    if "\x00" in reference:
+        return None  # no reference has one, and PostgreSQL refuses it in a query (a 500)
     link = (
         ApiOrder.objects.filter(order__reference=reference, api_key=api_key)
         .select_related("order__showtime__film", "order__showtime__hall__cinema")

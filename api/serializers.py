@@ -2,6 +2,7 @@
 
 import segno
 from django.core.validators import URLValidator
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -9,9 +10,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.selectors import order_status
+from booking.links import booking_token
 from booking.models import OrderStatus, TicketStatus
 from booking.selectors import SeatState
 from booking.services import MAX_CODES_PER_REQUEST
+from booking.tickets import has_tickets
 
 SEAT_STATES = [SeatState.AVAILABLE, SeatState.HELD, SeatState.MINE, SeatState.SOLD, SeatState.BLOCKED]
 ORDER_STATUSES = ["holding", "paying", "awaiting_payment", "paid", "expired", "cancelled", "refunded"]
@@ -173,4 +176,9 @@ class OrderSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_pdf_url(self, order) -> str | None:
-        return None  # SeatLock draws no PDF tickets yet; the field is there for when it does
+        """The booking page's signed PDF link: the key already proved the order is its own, and
+        the customer's app may hand the link on (it opens without a key, like the emailed booking link)."""
+        if not has_tickets(order):
+            return None
+        path = reverse("booking:booking_pdf", args=[order.reference])
+        return self.context["request"].build_absolute_uri(f"{path}?t={booking_token(order.reference)}")

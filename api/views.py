@@ -120,14 +120,15 @@ def order_create(request):
     if not selectors.showtime_exists(data["showtime"]):
         raise NotFound(_("There is no such showtime."))
     order = services.api_order_create(api_key=request.auth, showtime_id=data["showtime"], **wanted)
-    return Response(OrderSerializer(order).data, status=201)
+    return Response(OrderSerializer(order, context={"request": request}).data, status=201)
 
 
 @extend_schema(responses={200: OrderSerializer, **ERRORS})
 @api_view(["GET"])
 @permission_classes([HasApiKey])
 def order_detail(request, reference: str):
-    return Response(OrderSerializer(_own_order(request, reference)).data)
+    order = _own_order(request, reference)
+    return Response(OrderSerializer(order, context={"request": request}).data)
 
 
 @extend_schema(
@@ -142,7 +143,7 @@ def order_seats_add(request, reference: str):
     order = _own_order(request, reference)
     wanted = _seats_wanted(_valid(SeatsRequestSerializer, request.data))
     order = services.api_order_add_seats(api_key=request.auth, order=order, **wanted)
-    return Response(OrderSerializer(order).data)
+    return Response(OrderSerializer(order, context={"request": request}).data)
 
 
 @extend_schema(responses={200: OrderSerializer, **WRITE_ERRORS})
@@ -151,7 +152,7 @@ def order_seats_add(request, reference: str):
 def order_seat_release(request, reference: str, code: str):
     order = _own_order(request, reference)
     order = services.api_order_release_seat(api_key=request.auth, order=order, code=code)
-    return Response(OrderSerializer(order).data)
+    return Response(OrderSerializer(order, context={"request": request}).data)
 
 
 @extend_schema(

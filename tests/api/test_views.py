@@ -10,11 +10,14 @@ from django.utils import timezone
 from rest_framework_api_key.models import APIKey
 
 from api.models import ApiOrder
-from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
+from booking.links import booking_token
+from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat, TicketStatus
 from booking.services import Actor, booking_confirm, seat_block, seat_hold
 from checkout.models import Payment
 from tests.api.conftest import ApiClient
 from tests.fixtures import grid_layout
+
+SHOWTIMES = "/api/v1/showtimes/"
 
 ORDERS = "/api/v1/orders/"
 
@@ -80,6 +83,75 @@ def test_showtimes_filter_by_local_date_and_film(anonymous, make_showtime):
     assert bad.json()["error"] == "invalid"
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"film": "²"},  # str.isdigit() says yes, int() says no
+        {"film": "٣"},  # an Arabic-Indic 3: a decimal number, an id no film has
+        {"film": "-1"},
+        {"film": "abc"},
+        {"film": "9" * 30},  # beyond bigint
+        {"film": str(2**63)},
+        {"film": str(2**31)},  # beyond a 32-bit integer
+        {"film": "0"},
+    ],
+)
+def test_showtimes_odd_film_filters_answer_an_empty_list(anonymous, make_showtime, query):
+    make_showtime()
+
+    response = anonymous.get(SHOWTIMES, query)
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date": "2026-13-40"},
+        {"date": "²"},
+        {"film": "x" * 101},
+        {"film": "a\x00b"},
+        {"page": "0"},
+        {"page": "²"},
+        {"page": "abc"},
+    ],
+)
+def test_showtimes_invalid_filters_are_a_json_400(anonymous, make_showtime, query):
+    make_showtime()
+
+    response = anonymous.get(SHOWTIMES, query)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid"
+    assert set(response.json()["fields"]) == set(query)
+
+
+def test_showtimes_are_paginated_with_next_links_and_a_json_404_past_the_end(
+    anonymous, make_showtime, monkeypatch
+):
+    monkeypatch.setattr("api.views.ShowtimePagination.page_size", 2)
+    showtimes = [make_showtime(starts_in=timedelta(days=day)) for day in (1, 2, 3)]
+
+    first = anonymous.get(SHOWTIMES).json()
+    second = anonymous.get(first["next"]).json()
+    past_the_end = anonymous.get(SHOWTIMES, {"page": 3})
+    far_past = anonymous.get(SHOWTIMES, {"page": "9" * 30})
+
+    assert first["count"] == second["count"] == 3
+    assert [s["id"] for s in first["results"]] == [showtimes[0].pk, showtimes[1].pk]
+    assert first["next"] == "http://testserver/api/v1/showtimes/?page=2"
+    assert first["previous"] is None
+    assert [s["id"] for s in second["results"]] == [showtimes[2].pk]
+    assert second["next"] is None
+    assert second["previous"] == "http://testserver/api/v1/showtimes/"
+    for response in (past_the_end, far_past):
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"] == "not_found"
+
+
 # --- GET /api/v1/showtimes/<id>/seats/ -------------------------------------------------------
 
 
@@ -120,6 +192,27 @@ def test_seats_answer_304_to_their_etag_until_a_seat_changes(anonymous, showtime
     assert unchanged["ETag"] == etag
     assert changed.status_code == 200
     assert changed["ETag"] != etag
+
+
+def test_seats_etag_differs_for_the_owning_keys_order(api, anonymous, make_key, showtime):
+    reference = hold(api, showtime, "A1").json()["reference"]
+    _other, other_key = make_key("someone else")
+
+    public = anonymous.get(seats_url(showtime))
+    owner = api.get(seats_url(showtime), {"order": reference})
+    stranger = ApiClient(other_key).get(seats_url(showtime), {"order": reference})
+    owner_with_public_tag = api.get(
+        seats_url(showtime), {"order": reference}, headers={"If-None-Match": public["ETag"]}
+    )
+    owner_again = api.get(seats_url(showtime), {"order": reference}, headers={"If-None-Match": owner["ETag"]})
+
+    assert owner["ETag"] != public["ETag"]
+    assert stranger["ETag"] == public["ETag"]  # another key's reference is ignored
+    # A cached public map (A1 "held") must not stand in for the owner's (A1 "mine").
+    assert owner_with_public_tag.status_code == 200
+    assert {s["code"]: s["state"] for s in owner_with_public_tag.json()["seats"]}["A1"] == "mine"
+    assert owner_again.status_code == 304
+    assert "Authorization" in owner["Vary"]
 
 
 def test_seats_of_an_unknown_showtime_are_a_json_404(anonymous, db):
@@ -218,6 +311,33 @@ def test_hold_after_sales_closed_is_410(api, make_showtime, settings):
     assert status_of(showtime, "A1") == SeatStatus.AVAILABLE
 
 
+@pytest.mark.orphan_rule
+def test_a_hold_that_strands_a_seat_is_409_seat_stranded_naming_it(api, make_showtime):
+    showtime = make_showtime(grid_layout("B", 9))
+    ShowSeat.objects.filter(showtime=showtime, code="B5").update(status=SeatStatus.BLOCKED)
+
+    response = hold(api, showtime, "B2")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["error"], body["seats"]) == ("seat_stranded", ["B1"])
+    assert "B1" in body["detail"]
+    assert Order.objects.count() == 0
+    assert hold(api, showtime, "B1", "B2").status_code == 201  # taking the lone seat too is fine
+
+
+def test_a_companion_seat_without_its_wheelchair_space_is_409_companion_needed(api, medium_showtime):
+    response = hold(api, medium_showtime, "A2")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["error"], body["seats"]) == ("companion_needed", ["A2"])
+    assert status_of(medium_showtime, "A2") == SeatStatus.AVAILABLE
+    reference = hold(api, medium_showtime, "A1").json()["reference"]
+    with_space = api.post_json(f"{ORDERS}{reference}/seats/", {"seats": ["A2"]})
+    assert (with_space.status_code, with_space.json()["seats"]) == (200, ["A1", "A2"])
+
+
 def test_the_keys_cap_on_open_orders_is_429(api, showtime, settings):
     settings.API_MAX_OPEN_ORDERS_PER_KEY = 2
     assert hold(api, showtime, "A1").status_code == 201
@@ -307,6 +427,40 @@ def test_add_seats_to_the_keys_order(api, showtime):
     assert best.json()["seats"] == ["A1", "A2", "A3", "B1", "B2"]
 
 
+def test_add_the_best_seats_in_a_zone_to_the_keys_order(api, medium_showtime):
+    reference = hold(api, medium_showtime, "B1").json()["reference"]
+    zones = {s["code"]: s["zone"] for s in api.get(seats_url(medium_showtime)).json()["seats"]}
+
+    response = api.post_json(f"{ORDERS}{reference}/seats/", {"best": 2, "zone": "vip"})
+    no_best = api.post_json(f"{ORDERS}{reference}/seats/", {"seats": ["B2"], "zone": "vip"})
+    no_such_zone = api.post_json(f"{ORDERS}{reference}/seats/", {"best": 2, "zone": "balcony"})
+
+    assert response.status_code == 200
+    added = [code for code in response.json()["seats"] if code != "B1"]
+    assert len(added) == 2
+    assert {zones[code] for code in added} == {"vip"}
+    assert (response.json()["total"], response.json()["reference"]) == (1150 + 2 * 1550, reference)
+    assert (no_best.status_code, no_best.json()["error"]) == (400, "invalid")
+    assert "zone" in no_best.json()["fields"]
+    assert (no_such_zone.status_code, no_such_zone.json()["error"]) == (400, "invalid_choice")
+    assert ShowSeat.objects.filter(showtime=medium_showtime, status=SeatStatus.HELD).count() == 3
+
+
+def test_add_seats_after_sales_closed_is_410_and_keeps_the_order(api, make_showtime, settings):
+    settings.SALES_CLOSE_MINUTES = 15
+    showtime = make_showtime(starts_in=timedelta(minutes=20))
+    reference = hold(api, showtime, "A1").json()["reference"]
+    settings.SALES_CLOSE_MINUTES = 30  # the showtime is now within the closing time
+
+    named = api.post_json(f"{ORDERS}{reference}/seats/", {"seats": ["A2"]})
+    best = api.post_json(f"{ORDERS}{reference}/seats/", {"best": 2})
+
+    assert [(r.status_code, r.json()["error"]) for r in (named, best)] == [(410, "sales_closed")] * 2
+    assert status_of(showtime, "A2") == SeatStatus.AVAILABLE
+    assert ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD).count() == 1
+    assert api.get(f"{ORDERS}{reference}/").json()["seats"] == ["A1"]
+
+
 def test_release_one_seat(api, showtime):
     reference = hold(api, showtime, "A1", "A2").json()["reference"]
 
@@ -337,6 +491,16 @@ def test_another_keys_order_is_404_everywhere(api, make_key, showtime):
     assert "mine" not in {s["state"] for s in answers[4].json()["seats"]}
     assert status_of(showtime, "A1") == SeatStatus.HELD
     assert status_of(showtime, "A2") == SeatStatus.AVAILABLE
+
+
+def test_a_reference_with_a_nul_byte_is_no_order_not_a_500(api, showtime):
+    # PostgreSQL refuses NUL in a text query: it must never get there.
+    missing = api.get(f"{ORDERS}a%00b/")
+    seats = api.get(seats_url(showtime), {"order": "a\x00b"})
+
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert seats.status_code == 200
+    assert "mine" not in {s["state"] for s in seats.json()["seats"]}
 
 
 def test_an_expired_order_reads_expired_and_refuses_changes(api, showtime):
@@ -399,7 +563,23 @@ def test_a_paid_order_lists_its_tickets_with_qr_codes(api, showtime):
     assert [t["seat"] for t in body["tickets"]] == ["A1", "A2"]
     assert {t["code"] for t in body["tickets"]} == set(order.tickets.values_list("code", flat=True))
     assert all(t["qr_url"].startswith("data:image/svg+xml") for t in body["tickets"])
-    assert body["pdf_url"] is None
+    path = f"/bookings/{reference}/tickets.pdf?t={booking_token(reference)}"
+    assert body["pdf_url"] == f"http://testserver{path}"
+    pdf = Client().get(body["pdf_url"])  # no key needed: the signed token is the credential
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_an_order_without_valid_tickets_has_no_pdf_url(api, showtime):
+    reference = hold(api, showtime, "A1").json()["reference"]
+    order = Order.objects.get(reference=reference)
+    booking_confirm(order_id=order.pk, actor=Actor.system("test"))
+    order.tickets.update(status=TicketStatus.VOID)
+
+    body = api.get(f"{ORDERS}{reference}/").json()
+
+    assert (body["status"], body["tickets"], body["pdf_url"]) == ("paid", [], None)
 
 
 # --- errors are JSON everywhere under /api/ -------------------------------------------------
