@@ -181,7 +181,9 @@ def assert_pairs(showtime, won):
         assert abs(a.pos - b.pos) == 1 or (a.col == b.col and abs(a.line - b.line) == 1), seats
         assert not seen & set(seats)
         seen |= set(seats)
-    held = set(ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD).values_list("code", flat=True))
+    held = set(
+        ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD).values_list("code", flat=True)
+    )
     assert held == seen
 
 
