@@ -64,8 +64,16 @@ class Buyer:
     """A moviegoer: opens the seat-map page (no session yet: the page carries a signed buyer
     token), posts that token with the first hold, and keeps the session cookie it gets back."""
 
-    def __init__(self, host: str, port: int, showtime_id: int, *, timeout: float = 10.0):
+    def __init__(
+        self, host: str, port: int, showtime_id: int, *, timeout: float = 10.0, map_port: int | None = None
+    ):
         self.browser = Browser(host, port, timeout=timeout)
+        # The map's reads go where a load balancer would send them (the seat map's own pool),
+        # with the same cookies: one browser, two connections.
+        self.reader = self.browser
+        if map_port is not None and map_port != port:
+            self.reader = Browser(host, map_port, timeout=timeout)
+            self.reader.cookies = self.browser.cookies
         self.showtime_id = showtime_id
         self.buyer = self.csrf = ""
         self.held = 0
@@ -85,7 +93,7 @@ class Buyer:
         headers = {"HX-Request": "true"}
         if etag:
             headers["If-None-Match"] = etag
-        return self.browser.request("GET", f"/showtimes/{self.showtime_id}/seats/", headers=headers)
+        return self.reader.request("GET", f"/showtimes/{self.showtime_id}/seats/", headers=headers)
 
     def hold(self, seat: str):
         # What htmx sends for a click: the seat form's fields (CSRF, buyer) and the seat.
@@ -97,6 +105,10 @@ class Buyer:
         if result[0] == 200:
             self.held += 1
         return result
+
+    def close(self) -> None:
+        self.browser.close()
+        self.reader.close()
 
 
 def free_seats(html: bytes) -> list[str]:

@@ -57,6 +57,12 @@ RUN_SECONDS = int(_env("BENCH_TIMEOUT", "1200", "420"))  # the whole run
 PYSPY = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
 WORKERS = int(os.environ.get("GUNICORN_WORKERS", "5"))
 THREADS = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The seat-map partial (GET /showtimes/<id>/seats/: viewers' polls and buyers' map reads) is
+# served by a pool of its own, as a load balancer routing that path would (docs/operations.md,
+# "A pool for the seat map"): polls then never queue behind holds. 0: one pool for everything.
+MAP_WORKERS = int(os.environ.get("BENCH_MAP_WORKERS", "2"))
+MAP_PORT = PORT + 2  # PORT + 1 is the private Redis
+MAP_URL = f"http://{HOST}:{MAP_PORT}" if MAP_WORKERS else URL
 MAX_PER_ORDER = 10
 # pgbench clients are what the server has left after everyone else, less this margin (psql
 # sessions, the bench's own checks, a reconnecting worker).
@@ -178,8 +184,9 @@ class Server:
     """gunicorn in its own process group, its output in a file (a pipe nobody reads fills up
     and blocks every worker), stopped for sure: SIGTERM, then SIGKILL after a few seconds."""
 
-    def __init__(self, env: dict, log: Path):
-        self.log = log
+    def __init__(self, env: dict, log: Path, *, url: str = URL):
+        self.log, self.url = log, url
+        self.map_pool: Server | None = None  # the seat map's own pool (MAP_WORKERS), if any
         self.handle = log.open("wb")
         self.proc = subprocess.Popen(
             [
@@ -206,14 +213,15 @@ class Server:
             if self.proc.poll() is not None:
                 raise BenchError(f"gunicorn exited with {self.proc.returncode} before answering")
             try:
-                with urllib.request.urlopen(f"{URL}/healthz", timeout=2):
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
                     return
             except OSError:
                 time.sleep(0.2)
-        raise BenchError(f"the server did not answer at {URL} within {seconds:.0f}s")
+        raise BenchError(f"the server did not answer at {self.url} within {seconds:.0f}s")
 
     def cpu_seconds(self) -> float:
-        """User+system CPU of the master and its workers (and of workers that already exited)."""
+        """User+system CPU of the master and its workers (and of workers that already exited),
+        the seat map's pool included: together they are the web tier."""
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -226,9 +234,11 @@ class Server:
                 total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
             elif ppid == self.proc.pid:
                 total += int(fields[11]) + int(fields[12])
-        return total / tick
+        return total / tick + (self.map_pool.cpu_seconds() if self.map_pool else 0.0)
 
     def stop(self) -> None:
+        if self.map_pool is not None:
+            self.map_pool.stop()
         if self.proc.poll() is None:
             for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
                 try:
@@ -244,9 +254,12 @@ class Server:
 
     def tail(self, size: int = 4000) -> str:
         try:
-            return self.log.read_text(errors="replace")[-size:]
+            own = self.log.read_text(errors="replace")[-size:]
         except OSError:
-            return ""
+            own = ""
+        if self.map_pool is not None:
+            own += f"\n[bench] the seat map's pool ({self.map_pool.log}):\n{self.map_pool.tail(size // 2)}"
+        return own
 
 
 def run_wrk(script: Path, connections: int, seconds: int, path: str, env: dict | None = None) -> dict:
@@ -421,13 +434,13 @@ def pg_clients(db_url: str, wanted: int) -> tuple[int, str]:
         in_use = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
         ).fetchone()[0]
-    web = WORKERS * THREADS
+    web = WORKERS * THREADS + MAP_WORKERS
     room = limit - reserved - in_use - web - PG_MARGIN
     cap = int(os.environ.get("BENCH_PG_CLIENTS_MAX", "0")) or wanted
     clients = min(wanted, room, cap)
     why = (
         f"min({wanted} wanted, max_connections {limit} - {reserved} reserved - {in_use} in use "
-        f"- {web} gunicorn - {PG_MARGIN} margin = {room}"
+        f"- {web} gunicorn (both pools) - {PG_MARGIN} margin = {room}"
         + (f", BENCH_PG_CLIENTS_MAX {cap})" if cap != wanted else ")")
     )
     if clients < 1:
@@ -483,7 +496,13 @@ def buyers_with_cpu(server: Server, db_url: str, showtime_id: int, buyers: int, 
     reset_showtime(db_url, showtime_id)
     since, cpu, wall = db_now(db_url), server.cpu_seconds(), time.monotonic()
     result = read_then_hold(
-        HOST, PORT, showtime_id, buyers=buyers, seconds=seconds, max_per_order=MAX_PER_ORDER
+        HOST,
+        PORT,
+        showtime_id,
+        buyers=buyers,
+        seconds=seconds,
+        max_per_order=MAX_PER_ORDER,
+        map_port=MAP_PORT if MAP_WORKERS else PORT,
     )
     wall = time.monotonic() - wall
     result["web_cpu_cores"] = (server.cpu_seconds() - cpu) / wall
@@ -499,7 +518,8 @@ def watchers(server: Server, db_url: str, showtime_id: int, env: dict, workdir: 
     alone = buyers_with_cpu(server, db_url, showtime_id, WATCH_BUYERS, SCENARIO_SECONDS)
     reset_showtime(db_url, showtime_id)
     say(f"watchers: {VIEWERS} viewers polling every 3s, then {WATCH_BUYERS} buyers empty the hall")
-    args = ["-m", "bench.watchers", "--port", str(PORT), "--showtime", str(showtime_id)]
+    map_port = MAP_PORT if MAP_WORKERS else PORT
+    args = ["-m", "bench.watchers", "--port", str(map_port), "--showtime", str(showtime_id)]
     ready_file = workdir / "viewers.ready"
     ready_file.unlink(missing_ok=True)
     warmup = 3 if QUICK else 10
@@ -562,7 +582,16 @@ def costs_by_size(db_url: str, env: dict, sizes: dict) -> dict:
 def main() -> int:
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(RUN_SECONDS)
-    server, results = None, {"quick": QUICK, "workers": WORKERS, "threads": THREADS, "duration": DURATION}
+    server, results = (
+        None,
+        {
+            "quick": QUICK,
+            "workers": WORKERS,
+            "threads": THREADS,
+            "map_workers": MAP_WORKERS,
+            "duration": DURATION,
+        },
+    )
     try:
         server = prepare_and_serve(results)
         measure(server, results)
@@ -651,6 +680,12 @@ def prepare_and_serve(results: dict) -> Server:
         f"showtime {halls['sale']}: {len(halls['codes'])} seats; gunicorn: {WORKERS} workers × {THREADS} thread(s)"
     )
     server = Server(env, workdir / "gunicorn.log")
+    if MAP_WORKERS:
+        say(f"the seat map's own pool: {MAP_WORKERS} workers on {MAP_URL} (BENCH_MAP_WORKERS=0: one pool)")
+        map_env = {**env, "GUNICORN_BIND": f"{HOST}:{MAP_PORT}", "GUNICORN_WORKERS": str(MAP_WORKERS)}
+        map_env["GUNICORN_THREADS"] = "1"
+        server.map_pool = Server(map_env, workdir / "gunicorn-map.log", url=MAP_URL)
+        server.map_pool.wait_up()
     server.wait_up()
     return server
 
@@ -724,6 +759,13 @@ def report(r: dict) -> None:
         "| watchers | value |",
         "|---|---|",
         f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
+        "| where the map is served | "
+        + (
+            f"its own pool: {r['map_workers']} sync workers (holds: {r['workers']})"
+            if r.get("map_workers")
+            else f"the one pool of {r['workers']} workers"
+        )
+        + " |",
         f"| first maps (before the sale, not measured) | {v['viewers']} in {v['warmup_seconds']:.1f} s "
         f"(retried {v['warmup_errors']}) |",
         f"| polls/s served | {v['polls_per_s']:.0f} ({_statuses(v['statuses'])}; errors {v['errors']}) |",

@@ -16,9 +16,17 @@ WARM_UP = 3
 
 
 def read_then_hold(
-    host: str, port: int, showtime_id: int, *, buyers: int, seconds: float, max_per_order: int
+    host: str,
+    port: int,
+    showtime_id: int,
+    *,
+    buyers: int,
+    seconds: float,
+    max_per_order: int,
+    map_port: int | None = None,
 ) -> dict:
     """`buyers` moviegoers each read the map, pick a random free seat, hold it; until sold out.
+    The map is read from `map_port` when the seat map has a pool of its own.
 
     A buyer whose basket reached the cap goes to pay and a new one takes its place (a fresh
     page, a fresh buyer token), so the hall can sell out whatever the number of buyers.
@@ -36,7 +44,7 @@ def read_then_hold(
 
     def buyer_loop(seed: int) -> None:
         rng = random.Random(seed)
-        buyer = Buyer(host, port, showtime_id)
+        buyer = Buyer(host, port, showtime_id, map_port=map_port)
         try:
             opened = fresh_page(buyer)
             while opened and not sold_out.is_set() and time.monotonic() < deadline:
@@ -74,7 +82,7 @@ def read_then_hold(
                 errors.append(f"{type(exc).__name__}: {exc}")
             sold_out.set()
         finally:
-            buyer.browser.close()
+            buyer.close()
 
     def fresh_page(buyer: Buyer) -> bool:
         while time.monotonic() < deadline:
@@ -86,7 +94,7 @@ def read_then_hold(
         return False
 
     def timed_out(buyer: Buyer, what: str) -> None:
-        buyer.browser.close()
+        buyer.close()
         with lock:
             statuses[f"{what} timeout"] += 1
 
