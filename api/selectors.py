@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework_api_key.models import APIKey
 
 from api.models import ApiOrder
-from booking.models import OPEN_STATUSES, Order, OrderStatus, SeatStatus, Showtime
+from booking.models import OPEN_STATUSES, Order, OrderStatus, SeatStatus, Showtime, reference_possible
 
 BIGINT_MAX = 2**63 - 1
 
@@ -48,8 +48,8 @@ def _film_lookup(film: str) -> Q:
 
 def api_order(*, reference: str, api_key: APIKey) -> Order | None:
     """The key's order with this reference; another key's order is as good as absent."""
-    if "\x00" in reference:
-        return None  # no reference has one, and PostgreSQL refuses it in a query (a 500)
+    if not reference_possible(reference):
+        return None
     link = (
         ApiOrder.objects.filter(order__reference=reference, api_key=api_key)
         .select_related("order__showtime__film", "order__showtime__hall__cinema")

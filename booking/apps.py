@@ -8,6 +8,9 @@ class BookingConfig(AppConfig):
     verbose_name = _("Booking")
 
     def ready(self):
+        from django.urls import register_converter
+
+        from booking.links import ReferenceConverter
         from booking.models import Film, Showtime
         from booking.selectors import showtimes_forget
         from halls.models import Cinema, Hall
@@ -20,3 +23,5 @@ class BookingConfig(AppConfig):
             post_delete.connect(
                 showtimes_forget, sender=model, dispatch_uid=f"showtimes_forget_del_{model.__name__}"
             )
+        # Every app's URLs name an order by `<reference:...>`; URLconfs load after ready().
+        register_converter(ReferenceConverter, "reference")

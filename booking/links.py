@@ -3,6 +3,8 @@
 from django.core import signing
 from django.urls import reverse
 
+from booking.models import REFERENCE_PATTERN
+
 SALT = "seatlock.booking-link"
 
 
@@ -20,3 +22,17 @@ def booking_token_valid(reference: str, token: str) -> bool:
     except signing.BadSignature:
         return False
     return True
+
+
+class ReferenceConverter:
+    """`<reference:...>` in a URL: what booking.models.reference_possible accepts. Anything else is a 404 before a view runs: a NUL byte
+    in a path would otherwise reach a query, which PostgreSQL refuses (a 500 on every page that
+    takes a reference)."""
+
+    regex = REFERENCE_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

@@ -4,6 +4,7 @@ State changes live in the `booking.services` package; this module only declares 
 database constraints that make a double sale impossible even if a service had a bug.
 """
 
+import re
 import secrets
 
 from django.conf import settings
@@ -19,11 +20,20 @@ from halls.models import Hall
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: a reference is read out over the counter and typed on phones.
 REFERENCE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 REFERENCE_LENGTH = 7
+# Any reference there is or was (Order.reference holds up to 12): letters and digits.
+REFERENCE_PATTERN = "[0-9A-Za-z]{1,12}"
 TICKET_CODE_BYTES = 12
 
 
 def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def reference_possible(text: str) -> bool:
+    """Whether `text` could be an order's reference at all: what a URL (ReferenceConverter) or a
+    query parameter says is checked before it reaches a query, where a NUL byte, say, is refused
+    by PostgreSQL itself (a 500) and a 10,000-character one is wasted work."""
+    return re.fullmatch(REFERENCE_PATTERN, text) is not None
 
 
 def new_ticket_code() -> str:

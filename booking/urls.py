@@ -9,8 +9,8 @@ urlpatterns = [
     path("showtimes/<int:showtime_id>/seats/", public.seat_map, name="seat_map"),
     path("showtimes/<int:showtime_id>/hold/", public.hold, name="hold"),
     path("showtimes/<int:showtime_id>/release/", public.release, name="release"),
-    path("bookings/<str:reference>/", public.booking_detail, name="booking"),
-    path("bookings/<str:reference>/tickets.pdf", public.booking_pdf, name="booking_pdf"),
-    path("bookings/<str:reference>/calendar.ics", public.booking_calendar, name="booking_calendar"),
+    path("bookings/<reference:reference>/", public.booking_detail, name="booking"),
+    path("bookings/<reference:reference>/tickets.pdf", public.booking_pdf, name="booking_pdf"),
+    path("bookings/<reference:reference>/calendar.ics", public.booking_calendar, name="booking_calendar"),
     path("metrics", metrics.metrics, name="metrics"),
 ]

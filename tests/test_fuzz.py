@@ -137,3 +137,25 @@ def test_well_signed_garbage_is_400(db, settings):
         assert 400 <= response.status_code < 500, body
     assert db_state() == before
     assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize("reference", ["a%00b", "A" * 13, "AB%20CD", "%C3%A9t%C3%A9"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/bookings/{}/?t=x",
+        "/bookings/{}/tickets.pdf?t=x",
+        "/bookings/{}/calendar.ics?t=x",
+        "/bookings/{}/return/",
+        "/bookings/{}/cancel/",
+        "/box-office/bookings/{}/",
+        "/box-office/bookings/{}/cancel/",
+        "/box-office/bookings/{}/reseat/",
+        "/box-office/orders/{}/tickets/",
+        "/api/v1/orders/{}/",
+    ],
+)
+def test_a_reference_that_cannot_be_one_is_a_404_everywhere(admin_client, path, reference):
+    """A NUL byte reached the query of the pages that take a reference, and PostgreSQL refuses
+    it there (a 500); now no such path even reaches a view."""
+    assert admin_client.get(path.format(reference)).status_code == 404
