@@ -14,7 +14,6 @@ from booking.links import booking_token
 from booking.models import OrderStatus, TicketStatus
 from booking.selectors import SeatState
 from booking.services import MAX_CODES_PER_REQUEST
-from booking.tickets import has_tickets
 
 SEAT_STATES = [SeatState.AVAILABLE, SeatState.HELD, SeatState.MINE, SeatState.SOLD, SeatState.BLOCKED]
 ORDER_STATUSES = ["holding", "paying", "awaiting_payment", "paid", "expired", "cancelled", "refunded"]
@@ -168,17 +167,24 @@ class OrderSerializer(serializers.Serializer):
     def get_status(self, order) -> str:
         return order_status(order)
 
-    @extend_schema_field(TicketSerializer(many=True))
-    def get_tickets(self, order) -> list:
+    def _valid_tickets(self, order) -> list:
+        """A paid order's valid tickets, read once for both fields that need them."""
         if order.status != OrderStatus.PAID:
             return []
-        return TicketSerializer(order.tickets.filter(status=TicketStatus.VALID), many=True).data
+        read = self.__dict__.setdefault("_tickets_read", {})
+        if order.pk not in read:
+            read[order.pk] = list(order.tickets.filter(status=TicketStatus.VALID))
+        return read[order.pk]
+
+    @extend_schema_field(TicketSerializer(many=True))
+    def get_tickets(self, order) -> list:
+        return TicketSerializer(self._valid_tickets(order), many=True).data
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_pdf_url(self, order) -> str | None:
         """The booking page's signed PDF link: the key already proved the order is its own, and
         the customer's app may hand the link on (it opens without a key, like the emailed booking link)."""
-        if not has_tickets(order):
+        if not self._valid_tickets(order):  # what booking.tickets.has_tickets asks, without a query
             return None
         path = reverse("booking:booking_pdf", args=[order.reference])
         return self.context["request"].build_absolute_uri(f"{path}?t={booking_token(order.reference)}")
