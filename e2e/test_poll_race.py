@@ -111,3 +111,29 @@ def test_slow_release_empties_the_basket_while_polls_run(site, new_page, showtim
     expect(page.locator("#checkout-form")).to_have_count(0)
     assert page.evaluate("window.oobMisses") == []
     assert ShowSeat.objects.get(showtime=showtime, code="B3").status == SeatStatus.AVAILABLE
+
+
+def test_slow_best_available_lands_in_basket_while_polls_run_and_a_double_click_holds_once(
+    site, new_page, showtime
+):
+    """The "seats together" form posts from the form, not a seat button: its answer must be
+    guarded from polls like a click's, and a second click while it is on its way sends nothing
+    (else the basket would get a second group)."""
+    page = new_page()
+    open_polling_map(page, site, showtime)
+    holds = []
+    page.on("request", lambda r: holds.append(r) if r.url.endswith("/hold/") and r.method == "POST" else None)
+    button = page.get_by_role("button", name="Find the best seats")
+    before = page.evaluate("window.pollAttempts")
+    with page.expect_response(lambda r: r.url.endswith("/hold/") and r.request.method == "POST"):
+        button.click()
+        button.click(force=True)  # the double click, while the first is on its way
+    assert page.evaluate("window.pollAttempts") - before >= 5
+    expect(page.locator("[data-basket-seat]")).to_have_count(2)
+    expect(page.locator("#checkout-form")).to_be_visible()
+    wait_for_polls(page, 3)
+    expect(page.locator("[data-basket-seat]")).to_have_count(2)
+    expect(page.locator('[data-state="mine"]')).to_have_count(2)
+    assert page.evaluate("window.oobMisses") == []
+    assert len(holds) == 1
+    assert ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD).count() == 2

@@ -84,9 +84,10 @@
 
   function isPoll(detail) { return !!detail.elt && detail.elt.id === "seat-map"; }
 
+  // Any POST: a seat button's, and the "seats together" form's, whose answer swaps the same
+  // seats, basket and status out of band (it was left out, and raced polls as clicks did).
   function isSeatClick(detail) {
-    return !!detail.elt && !!detail.elt.dataset && !!detail.elt.dataset.seat &&
-      !!detail.requestConfig && detail.requestConfig.verb === "post";
+    return !!detail.elt && !!detail.requestConfig && detail.requestConfig.verb === "post";
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
