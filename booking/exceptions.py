@@ -57,11 +57,13 @@ class HoldLimitReached(BookingError):
 class SeatsBusy(BookingError):
     def __init__(self, seats: Iterable[str]):
         seats = tuple(seats)
-        super().__init__(
-            _("Seats %(seats)s are busy right now; please try again in a moment.")
-            % {"seats": _seat_list(seats)},
-            seats=seats,
-        )
+        if seats:
+            message = _("Seats %(seats)s are busy right now; please try again in a moment.") % {
+                "seats": _seat_list(seats)
+            }
+        else:  # a deadlock, or best available finding every group busy: no seat to name
+            message = _("Other buyers are choosing these seats right now; please try again in a moment.")
+        super().__init__(message, seats=seats)
 
 
 class SalesClosed(BookingError):

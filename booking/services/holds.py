@@ -417,7 +417,7 @@ def seat_hold_best(
     if not showtime.sales_open(now):
         raise SalesClosed()
     payment_closed = None
-    for _attempt in range(_BEST_ATTEMPTS):
+    for attempt in range(_BEST_ATTEMPTS):
         try:
             result, wanted, busy = _best_attempt(
                 showtime, count, zone, owner_token, actor, channel, staff_user, client_ip, now, payment_closed
@@ -435,7 +435,7 @@ def seat_hold_best(
         # once those commit, a fresh read knows which are gone. "No seats together" would be
         # untrue while one of those groups may still come free. Their transactions take
         # milliseconds; a random pause keeps requests that collided from colliding again.
-        time.sleep(random.uniform(0.005, 0.02) * (_attempt + 1))
+        time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
     raise SeatsBusy(())
 
 

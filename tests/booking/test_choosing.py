@@ -446,3 +446,14 @@ def test_a_hold_in_flight_and_one_beside_it_never_strand_a_seat_together(make_sh
     assert outcomes["second"].seats == ("A2",)
     held = ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD)
     assert sorted(held.values_list("code", flat=True)) == ["A1"]
+
+
+def test_busy_without_seats_to_name_says_so_in_words():
+    """A deadlock, or every group busy, has no seat to name: no "Seats  are busy" with a hole."""
+    from booking.exceptions import SeatsBusy
+
+    assert (
+        SeatsBusy(()).message
+        == "Other buyers are choosing these seats right now; please try again in a moment."
+    )
+    assert SeatsBusy(["A1", "A2"]).message.startswith("Seats A1, A2 are busy")
