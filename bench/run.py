@@ -55,6 +55,9 @@ SCENARIO_SECONDS = int(_env("BENCH_SCENARIO_SECONDS", "90", "40"))  # deadline o
 WATCH_SECONDS = int(_env("BENCH_WATCH_SECONDS", "45", "15"))  # of the sell-out under watchers
 RUN_SECONDS = int(_env("BENCH_TIMEOUT", "1200", "420"))  # the whole run
 PYSPY = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
+# A subset of the scenarios, for working on one of them: flash, read, watchers, poll, sizes.
+# The run then prints what it measured and leaves the docs files alone.
+ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 WORKERS = int(os.environ.get("GUNICORN_WORKERS", "5"))
 THREADS = int(os.environ.get("GUNICORN_THREADS", "1"))
 # The seat-map partial (GET /showtimes/<id>/seats/: viewers' polls and buyers' map reads) is
@@ -610,6 +613,11 @@ def main() -> int:
         if server is not None:
             server.stop()
         stop_redis()
+    if ONLY:
+        brief = {k: v for k, v in results.items() if k not in ("env", "halls")}
+        print(json.dumps(brief, indent=1, default=str)[:20000], flush=True)
+        say(f"BENCH_ONLY={','.join(sorted(ONLY))}: docs/benchmarks.json and .png left as they were")
+        return 0
     report(results)
     return 0
 
@@ -703,20 +711,28 @@ def measure(server: Server, results: dict) -> None:
             tps[clients] = pgbench(db_url, clients)
         return {"pgbench_clients": clients, "pgbench_tps": tps[clients], "pgbench_clients_why": why}
 
-    results["flash"] = []
-    for buyers in BUYERS:
-        say(f"flash sale (hold only, wrk): {buyers} buyers for {DURATION}s")
-        sale = flash_sale(server, showtime_id, codes, buyers, db_url, workdir)
-        sale.update(ceiling(buyers))
-        results["flash"].append(sale)
-    say(f"read-then-hold flash sale: {READ_BUYERS} buyers until sold out")
-    read = buyers_with_cpu(server, db_url, showtime_id, READ_BUYERS, SCENARIO_SECONDS)
-    read.update(ceiling(READ_BUYERS))
-    results["read_then_hold"] = read
-    results["watchers"] = watchers(server, db_url, showtime_id, env, workdir)
-    say("seat-map polling (wrk): 20 connections, with and without a matching ETag")
-    results["poll"] = polling(showtime_id)
-    results["sizes"] = costs_by_size(db_url, env, {str(k): v for k, v in halls["sizes"].items()})
+    def wanted(name: str) -> bool:
+        return not ONLY or name in ONLY
+
+    if wanted("flash"):
+        results["flash"] = []
+        for buyers in BUYERS:
+            say(f"flash sale (hold only, wrk): {buyers} buyers for {DURATION}s")
+            sale = flash_sale(server, showtime_id, codes, buyers, db_url, workdir)
+            sale.update(ceiling(buyers))
+            results["flash"].append(sale)
+    if wanted("read"):
+        say(f"read-then-hold flash sale: {READ_BUYERS} buyers until sold out")
+        read = buyers_with_cpu(server, db_url, showtime_id, READ_BUYERS, SCENARIO_SECONDS)
+        read.update(ceiling(READ_BUYERS))
+        results["read_then_hold"] = read
+    if wanted("watchers"):
+        results["watchers"] = watchers(server, db_url, showtime_id, env, workdir)
+    if wanted("poll"):
+        say("seat-map polling (wrk): 20 connections, with and without a matching ETag")
+        results["poll"] = polling(showtime_id)
+    if wanted("sizes"):
+        results["sizes"] = costs_by_size(db_url, env, {str(k): v for k, v in halls["sizes"].items()})
 
 
 def _alarm(signum, frame):

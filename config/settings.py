@@ -394,10 +394,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"drop_conflicts": {"()": "config.logfilters.DropConflicts"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 409 is counted (seatlock_holds_total by outcome), not logged: config/logfilters.py.
+        "django.request": {"filters": ["drop_conflicts"]},
         "huey": {"level": "INFO"},
     },
 }

@@ -102,7 +102,7 @@ def test_a_hold_counts_ok_once_and_times_it(client, showtime):
     assert sample("seatlock_hold_duration_seconds_count") == timed + 1
 
 
-def test_a_409_counts_its_reason_once_and_nothing_else(client, showtime, buyer):
+def test_a_409_counts_its_reason_once_and_nothing_else(client, showtime, buyer, caplog):
     seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token=buyer()[0], actor=Actor("test"))
     before = {o: sample("seatlock_holds_total", outcome=o) for o in ("ok", "unavailable", "busy", "invalid")}
     timed = sample("seatlock_hold_duration_seconds_count")
@@ -113,6 +113,17 @@ def test_a_409_counts_its_reason_once_and_nothing_else(client, showtime, buyer):
     after = {o: sample("seatlock_holds_total", outcome=o) for o in before}
     assert after == {**before, "unavailable": before["unavailable"] + 1}
     assert sample("seatlock_hold_duration_seconds_count") == timed + 1
+    # Counted, not logged: Django's "Conflict: /showtimes/…/hold/" warning is dropped.
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == []
+
+
+def test_a_bad_request_is_still_logged(client, showtime, caplog):
+    response = client.post(
+        f"/showtimes/{showtime.pk}/hold/", {"seat": ["Z99"]}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 400
+    logged = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert logged == [f"Bad Request: /showtimes/{showtime.pk}/hold/"]
 
 
 def test_a_bad_seat_code_counts_as_invalid(client, showtime):
