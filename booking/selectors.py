@@ -348,11 +348,16 @@ def seat_map_frame_token(*, showtime_id: int) -> tuple[str, datetime] | None:
         return None
 
 
-def seat_map_frame_delta(*, frame: MapFrame, since: MapCursor) -> list[SeatView] | None:
-    """The seats whose state differs between the map at `since` and the frame; None when the
-    map at `since` is not known (then the database answers) or a delta would not pay."""
+# seat_map_frame_delta's answer when a delta would cost what the whole map costs.
+WHOLE_MAP = "whole map"
+
+
+def seat_map_frame_delta(*, frame: MapFrame, since: MapCursor) -> list[SeatView] | str | None:
+    """The seats whose state differs between the map at `since` and the frame; WHOLE_MAP when
+    the cursor is too old or too much changed (then the frame's whole map answers, drawn once
+    for every such viewer); None when the map at `since` is not known (the database answers)."""
     if frame.cursor.at - since.at > SEAT_MAP_DELTA_MAX_AGE:
-        return None
+        return WHOLE_MAP
     try:
         before = cache.get(_states_key(frame.showtime.pk, since.token))
     except CACHE_ERRORS:
@@ -365,7 +370,7 @@ def seat_map_frame_delta(*, frame: MapFrame, since: MapCursor) -> list[SeatView]
         if letter != _STATE_LETTERS[view.state]
     ]
     if len(changed) > min(SEAT_MAP_DELTA_MAX_SEATS, len(frame.views) // 3):
-        return None
+        return WHOLE_MAP
     return changed
 
 

@@ -188,6 +188,24 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return response
 
 
+def _frame_whole_map(request: HttpRequest, frame) -> HttpResponse:
+    """The whole map partial of a frame, drawn once per (frame, language) and then served from
+    the cache; as `_seat_map_full` draws it for a viewer without a basket."""
+    showtime = frame.showtime
+    key = f"seatmap:whole:{showtime.pk}:{get_language()}:{frame.cursor.token}"
+    content = selectors.seat_map_delta_cached(key)
+    if content is None:
+        context = {
+            "showtime": showtime,
+            "geometry": showtime.hall.geometry,
+            "states": frame.views,
+            "cursor": frame.cursor,
+        }
+        content = render_to_string("booking/showtime.html#seat-map", context, request)
+        selectors.seat_map_delta_remember(key, content)
+    return HttpResponse(content)
+
+
 def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpResponse | None:
     """A poll of a viewer without a basket, answered from the showtime's shared frame
     (selectors.seat_map_frame): 304, or the seats changed since the cursor — each answer
@@ -212,6 +230,11 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpR
     changed = selectors.seat_map_frame_delta(frame=frame, since=since)
     if changed is None:
         return None
+    if changed == selectors.WHOLE_MAP:
+        # A sale moves faster than a viewer's poll interval: every viewer is "too far behind"
+        # at once. One drawing of the frame's whole map serves them all, where each drawing its
+        # own (a database read and a render each) sank the map's pool (docs/benchmarks.md).
+        return _frame_whole_map(request, frame)
     context = {
         "showtime": frame.showtime,
         "geometry": frame.showtime.hall.geometry,

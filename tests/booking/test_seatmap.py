@@ -246,6 +246,32 @@ def test_viewers_without_a_basket_share_one_read_per_frame(
         assert poll(two, showtime, cursor_in(answer.content.decode())).status_code == 304
 
 
+def test_viewers_too_far_behind_share_one_drawing_of_the_whole_map(
+    showtime, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """In a sale every viewer's poll finds more changed than a delta pays for: the frame's whole
+    map is drawn once and served to all of them (drawing it per viewer sank the map's pool)."""
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):  # 4 of 8 seats: more than a third
+        seat_hold(showtime_id=showtime.pk, codes=["A1", "A2", "A3", "A4"], owner_token="o", actor=Actor("t"))
+    answer = poll(HtmxClient(), showtime, first)
+    html = answer.content.decode()
+    assert html.startswith('<div id="seat-map"') and "HX-Reswap" not in answer  # replaces the map
+    assert seat_states_in(html) == {
+        **{f"A{n}": "held" for n in range(1, 5)},
+        **{f"B{n}": "available" for n in range(1, 5)},
+    }
+    with django_assert_num_queries(0):  # frame and drawing from the cache
+        again = poll(HtmxClient(), showtime, first)
+    assert again.content == answer.content
+    with django_assert_num_queries(0):
+        assert poll(HtmxClient(), showtime, cursor_in(html)).status_code == 304
+    # The same drawing a first load gets, but for the cursor (each read has its own).
+    fresh = HtmxClient().get(url(showtime, "seats")).content.decode()
+    assert fresh.replace(cursor_in(fresh), "") == html.replace(cursor_in(html), "")
+
+
 def test_a_frame_is_at_most_a_second_behind(showtime, django_capture_on_commit_callbacks):
     cache.clear()
     viewer = HtmxClient()
