@@ -6,11 +6,14 @@ import math
 import re
 import time
 from http.cookies import SimpleCookie
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 BUYER_FIELD = re.compile(r'name="buyer" value="([^"]+)"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 FREE_SEAT = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?available\b')
+SEAT_STATE = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?([a-z-]+)')
+# The page's poll sends the cursor of its last answer and gets only what changed since.
+CURSOR_FIELD = re.compile(r'id="seat-cursor" name="since" value="([^"]*)"')
 
 
 class BenchError(Exception):
@@ -77,6 +80,9 @@ class Buyer:
         self.showtime_id = showtime_id
         self.buyer = self.csrf = ""
         self.held = 0
+        # The seat map as this buyer's page shows it, and the cursor its next poll sends.
+        self.seats: dict[str, str] = {}
+        self.cursor = ""
 
     def open_page(self) -> None:
         self.browser.cookies.clear()
@@ -88,6 +94,33 @@ class Buyer:
         if "sessionid" in self.browser.cookies:
             raise BenchError("the seat-map page set a session cookie: it should write no session")
         self.buyer, self.csrf, self.held = buyer.group(1), csrf.group(1), 0
+        self._apply(html, whole=True)
+
+    def _apply(self, html: str, *, whole: bool) -> None:
+        """What htmx does with an answer: the whole map replaced, or the seats in it swapped."""
+        states = dict(SEAT_STATE.findall(html))
+        if whole:
+            self.seats = states
+        else:
+            self.seats.update(states)
+        if found := CURSOR_FIELD.search(html):
+            self.cursor = found.group(1)
+
+    def read_map(self, *, with_cursor: bool):
+        """(status, seconds): the map read as the page polls it, with its cursor (304, or the
+        seats changed since, or the whole map when too far behind), or read whole every time
+        (`with_cursor=False`: what a client that keeps no copy does)."""
+        path = f"/showtimes/{self.showtime_id}/seats/"
+        if with_cursor and self.cursor:
+            path += f"?since={quote(self.cursor, safe='')}"
+        status, _headers, body, seconds = self.reader.request("GET", path, headers={"HX-Request": "true"})
+        if status == 200:
+            html = body.decode()
+            self._apply(html, whole='id="seat-map"' in html)
+        return status, seconds
+
+    def free(self) -> list[str]:
+        return [code for code, seat_state in self.seats.items() if seat_state == "available"]
 
     def seat_map(self, etag: str | None = None):
         headers = {"HX-Request": "true"}
@@ -104,6 +137,8 @@ class Buyer:
         )
         if result[0] == 200:
             self.held += 1
+        if result[0] in (200, 409):
+            self._apply(result[2].decode(), whole=False)  # its out-of-band seats
         return result
 
     def close(self) -> None:

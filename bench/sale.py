@@ -24,9 +24,13 @@ def read_then_hold(
     seconds: float,
     max_per_order: int,
     map_port: int | None = None,
+    with_cursor: bool = True,
 ) -> dict:
     """`buyers` moviegoers each read the map, pick a random free seat, hold it; until sold out.
-    The map is read from `map_port` when the seat map has a pool of its own.
+    The map is read from `map_port` when the seat map has a pool of its own. A buyer reads it as
+    the page polls it (`with_cursor`: the seats changed since its last answer, applied to the
+    map it has; its holds' answers applied too), or whole every time, as a client that keeps no
+    copy does (the naive backend's buyers in issue #13).
 
     A buyer whose basket reached the cap goes to pay and a new one takes its place (a fresh
     page, a fresh buyer token), so the hall can sell out whatever the number of buyers.
@@ -49,15 +53,15 @@ def read_then_hold(
             opened = fresh_page(buyer)
             while opened and not sold_out.is_set() and time.monotonic() < deadline:
                 try:
-                    status, _headers, body, read_s = buyer.seat_map()
+                    status, read_s = buyer.read_map(with_cursor=with_cursor)
                 except TimeoutError:
                     # An overloaded server is a result, not a failure: counted, and the buyer
                     # tries again on a new connection (as a browser's next poll would).
                     timed_out(buyer, "map")
                     continue
-                if status != 200:
+                if status not in (200, 304):
                     raise BenchError(f"the seat-map partial answered {status}")
-                seats = free_seats(body)
+                seats = buyer.free()
                 if not seats:
                     sold_out.set()
                     break
@@ -110,6 +114,7 @@ def read_then_hold(
     sellout = last_win[0] - started if won else None
     return {
         "buyers": buyers,
+        "reads": "with cursor" if with_cursor else "whole",
         "sold_out": sold_out.is_set(),
         "holds_won": len(won),
         "sellout_seconds": sellout,

@@ -66,6 +66,7 @@ async def main(args: argparse.Namespace) -> dict:
     service: list[float] = []
     statuses: dict[str, int] = {}
     errors = [0]
+    dumped: list[tuple[float, float, int]] = []
 
     loaded = [0]
     ready = asyncio.Event()
@@ -102,6 +103,8 @@ async def main(args: argparse.Namespace) -> dict:
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             service.append(done - sent)
             due_latency.append(done - due)
+            if args.dump:
+                dumped.append((round(sent - loop_started, 3), round((done - sent) * 1000, 1), status))
             due = max(due + args.every, done)
 
     tasks = [asyncio.create_task(viewer(n)) for n in range(args.viewers)]
@@ -119,6 +122,9 @@ async def main(args: argparse.Namespace) -> dict:
     for task in tasks:
         task.cancel()
     wall = time.monotonic() - started
+    if args.dump:
+        with open(args.dump, "w") as dump:
+            json.dump(dumped, dump)
     return {
         "viewers": args.viewers,
         "every": args.every,
@@ -147,6 +153,7 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds over which viewers open the map")
     parser.add_argument("--ready-file", default="", help="created when every viewer has its first map")
+    parser.add_argument("--dump", default="", help="write every poll (sent at s, ms, status) to this file")
     arguments = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, arguments.viewers + 256)), hard))
