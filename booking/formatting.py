@@ -1,9 +1,11 @@
 """Money, dates and seat labels: plain functions shared by the templates and the seat-map builder."""
 
+import functools
+
 from django.utils.dateformat import format as date_pattern
 from django.utils.formats import number_format
+from django.utils.translation import get_language, gettext_lazy, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "chf": "CHF ", "sek": "kr "}
 KIND_LABELS = {
@@ -36,6 +38,13 @@ DATE_FORMATS = {
 def money(cents: int, currency: str) -> str:
     """Integer minor units to a display string for the active language: 1250, "eur" ->
     "€12.50" in English, "12,50 €" in German (the order is the translation's to say)."""
+    return _money(cents, currency, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(cents: int, currency: str, language: str | None) -> str:
+    # Kept per language: a hall has a few prices, and every hold's answer prices its basket
+    # (number formatting and a translation lookup cost more than the rest of a basket line).
     amount = number_format(cents / 100, decimal_pos=2, use_l10n=True, force_grouping=True)
     symbol = SYMBOLS.get(currency.lower(), currency.upper() + " ")
     # Translators: a price; put %(amount)s and %(symbol)s in your language's order (German: "%(amount)s %(symbol)s").

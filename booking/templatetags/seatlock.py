@@ -44,3 +44,8 @@ def zone_class(geometry, zone):
 @register.simple_tag
 def seat_category(geometry, code, zone_labels):
     return seatmap.seat_category(geometry, code, zone_labels)
+
+
+@register.simple_tag
+def basket_lines(basket, geometry, zone_labels):
+    return seatmap.basket_lines(basket.seats, geometry, zone_labels, basket.currency)
