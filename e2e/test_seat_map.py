@@ -33,6 +33,19 @@ def test_hold_two_seats_and_see_the_total(site, new_page, showtime):
     assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.HELD
 
 
+def test_an_email_typed_before_another_click_is_kept(site, new_page, showtime):
+    page = new_page()
+    open_map(page, site, showtime)
+    seat(page, "A1").click()
+    page.locator("#id_email").fill("ana@example.com")
+    seat(page, "A2").click()  # its answer redraws the basket and the checkout form
+    expect(page.locator("[data-basket-seat]")).to_have_count(2)
+    expect(page.locator("#id_email")).to_have_value("ana@example.com")
+    seat(page, "A2").click()  # a release redraws it too
+    expect(page.locator("[data-basket-seat]")).to_have_count(1)
+    expect(page.locator("#id_email")).to_have_value("ana@example.com")
+
+
 def test_second_buyer_is_told_the_seat_is_taken(site, new_page, showtime):
     first, second = new_page(), new_page()
     open_map(first, site, showtime)

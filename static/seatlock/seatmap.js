@@ -147,8 +147,22 @@
     refocus();
   });
 
+  // A click's answer redraws the basket with its checkout form: an address typed before
+  // another seat was clicked is carried over, not lost.
+  var typedEmail = "";
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "basket") {
+      var email = document.getElementById("id_email");
+      typedEmail = email ? email.value : "";
+    }
+  });
+
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "basket") { startCountdown(); }
+    if (event.detail.target && event.detail.target.id === "basket") {
+      var email = document.getElementById("id_email");
+      if (email && typedEmail && !email.value) { email.value = typedEmail; }
+      startCountdown();
+    }
     refocus();  // a seat swapped out of band (a hold response, a delta poll) was replaced
   });
 
