@@ -596,6 +596,7 @@ def main() -> int:
             "workers": WORKERS,
             "threads": THREADS,
             "map_workers": MAP_WORKERS,
+            "map_threads": MAP_THREADS,
             "duration": DURATION,
         },
     )
@@ -789,7 +790,7 @@ def report(r: dict) -> None:
         f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
         "| where the map is served | "
         + (
-            f"its own pool: {r['map_workers']} sync workers (holds: {r['workers']})"
+            f"its own pool: {r['map_workers']} workers × {r.get('map_threads', 1)} threads (holds: {r['workers']} sync workers)"
             if r.get("map_workers")
             else f"the one pool of {r['workers']} workers"
         )
