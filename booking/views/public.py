@@ -167,11 +167,14 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     since = selectors.MapCursor.parse(request.GET.get("since"))
     if since is None:
         return _seat_map_full(request, showtime_id)  # with its ETag: a 304 costs one aggregate
-    if selectors.seat_map_token_cached(showtime_id=showtime_id) == since.token:
+    cached = selectors.seat_map_poll_cached(
+        showtime_id=showtime_id, answer_key=_frame_answer_key(showtime_id, since)
+    )
+    if cached.token == since.token:
         return HttpResponseNotModified()
     viewer_order_id = _remembered_order_id(request, showtime_id)
     # Nothing of theirs on the map: the shared frame answers (see selectors.seat_map_frame).
-    if viewer_order_id is None and (shared := _seat_map_from_frame(request, showtime_id, since)):
+    if viewer_order_id is None and (shared := _seat_map_from_frame(request, showtime_id, since, cached)):
         return shared
     showtime = _showtime(showtime_id)
     read = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, since=since)
@@ -188,7 +191,7 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return response
 
 
-def _frame_whole_map(request: HttpRequest, frame) -> HttpResponse:
+def _frame_whole_map(request: HttpRequest, frame) -> str:
     """The whole map partial of a frame, drawn once per (frame, language) and then served from
     the cache; as `_seat_map_full` draws it for a viewer without a basket."""
     showtime = frame.showtime
@@ -203,25 +206,24 @@ def _frame_whole_map(request: HttpRequest, frame) -> HttpResponse:
         }
         content = render_to_string("booking/showtime.html#seat-map", context, request)
         selectors.seat_map_delta_remember(key, content)
-    return HttpResponse(content)
+    return content
 
 
-def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpResponse | None:
+def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) -> HttpResponse | None:
     """A poll of a viewer without a basket, answered from the showtime's shared frame
-    (selectors.seat_map_frame): 304, or the seats changed since the cursor — each answer
-    rendered once per (cursor, frame, language), then served from the cache. None: ask the
-    database (no cache, a cursor newer than the frame or whose map is not known, too much
-    changed). A frame older than the cursor would show the viewer seats going back in time."""
-    latest = selectors.seat_map_frame_token(showtime_id=showtime_id)
-    if latest is not None:
-        token, at = latest
+    (selectors.seat_map_frame): 304, or the seats changed since the cursor, or the whole map
+    when a delta would not pay — each answer drawn once per (cursor, frame, language), then
+    served from the cache. None: ask the database (no cache, a cursor newer than the frame or
+    whose map is not known). A frame older than the cursor would show the viewer seats going
+    back in time."""
+    if cached.frame is not None:
+        token, at = cached.frame
         if since.at > at:
             return None
         if token == since.token:
             return HttpResponseNotModified()
-        content = selectors.seat_map_delta_cached(_frame_answer_key(showtime_id, since, token))
-        if content is not None:
-            return _frame_response(content)
+        if cached.answer is not None and cached.answer[0] == token:
+            return _frame_response(*cached.answer[1:])
     frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
     if frame is None or since.at > frame.cursor.at:
         return None
@@ -230,29 +232,34 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since) -> HttpR
     changed = selectors.seat_map_frame_delta(frame=frame, since=since)
     if changed is None:
         return None
-    if changed == selectors.WHOLE_MAP:
+    whole = changed == selectors.WHOLE_MAP
+    if whole:
         # A sale moves faster than a viewer's poll interval: every viewer is "too far behind"
         # at once. One drawing of the frame's whole map serves them all, where each drawing its
         # own (a database read and a render each) sank the map's pool (docs/benchmarks.md).
-        return _frame_whole_map(request, frame)
-    context = {
-        "showtime": frame.showtime,
-        "geometry": frame.showtime.hall.geometry,
-        "cursor": frame.cursor,
-        "changed": changed,
-    }
-    content = render_to_string("booking/showtime.html#seat-delta", context, request)
-    selectors.seat_map_delta_remember(_frame_answer_key(showtime_id, since, frame.cursor.token), content)
-    return _frame_response(content)
+        content = _frame_whole_map(request, frame)
+    else:
+        context = {
+            "showtime": frame.showtime,
+            "geometry": frame.showtime.hall.geometry,
+            "cursor": frame.cursor,
+            "changed": changed,
+        }
+        content = render_to_string("booking/showtime.html#seat-delta", context, request)
+    key = _frame_answer_key(showtime_id, since)
+    selectors.seat_map_delta_remember(key, (frame.cursor.token, whole, content))
+    return _frame_response(whole, content)
 
 
-def _frame_answer_key(showtime_id: int, since, token: str) -> str:
-    return f"seatmap:answer:{showtime_id}:{get_language()}:{since.token}:{token}"
+def _frame_answer_key(showtime_id: int, since) -> str:
+    """Where the answer for this cursor is kept, with the frame it was drawn from."""
+    return f"seatmap:answer:{showtime_id}:{get_language()}:{since.token}"
 
 
-def _frame_response(content: str) -> HttpResponse:
+def _frame_response(whole: bool, content: str) -> HttpResponse:
     response = HttpResponse(content)
-    response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
+    if not whole:
+        response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
     return response
 
 

@@ -246,6 +246,35 @@ def test_viewers_without_a_basket_share_one_read_per_frame(
         assert poll(two, showtime, cursor_in(answer.content.decode())).status_code == 304
 
 
+def test_a_poll_answered_from_the_cache_is_one_round_trip(
+    showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch
+):
+    """Token, frame and the answer drawn for this cursor come in one MGET: a poll used to wait
+    on the cache three times, and on a busy machine those waits were most of its time."""
+    from django.core.cache import caches
+
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    answer = poll(HtmxClient(), showtime, first)  # draws the answer for this cursor
+    calls = []
+    backend = caches["default"]  # this thread's: the test client's requests run in it
+    for name in ("get", "get_many", "set", "add", "set_many"):
+        method = getattr(backend, name)
+        monkeypatch.setattr(
+            backend, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k)
+        )
+    with django_assert_num_queries(0):
+        again = poll(HtmxClient(), showtime, first)
+    assert again.content == answer.content and seat_states_in(again.content.decode()) == {"B1": "held"}
+    assert calls == ["get_many"]
+    calls.clear()
+    with django_assert_num_queries(0):
+        assert poll(HtmxClient(), showtime, cursor_in(answer.content.decode())).status_code == 304
+    assert calls == ["get_many"]
+
+
 def test_viewers_too_far_behind_share_one_drawing_of_the_whole_map(
     showtime, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
