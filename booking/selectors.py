@@ -257,9 +257,11 @@ def seat_map_token_remember(*, showtime_id: int, token: str) -> None:
 # answers from it through the cache: its seats' states are kept under the frame's token, a
 # poll from an earlier frame (or from a full map, whose states are kept too) gets the seats
 # that differ, and those answers are kept per (from, to) pair — thousands of viewers cost a
-# few reads a second, not one each. A frame is at most SEAT_MAP_FRAME_SECONDS behind: for a
-# watcher that is a fraction of the poll interval; a buyer's own seats never come from it.
+# few reads a second, not one each. A frame is about SEAT_MAP_FRAME_SECONDS behind at most
+# (while one request reads the next, the others answer from the one before): for a watcher
+# that is a fraction of the poll interval; a buyer's own seats never come from it.
 SEAT_MAP_FRAME_SECONDS = 1
+SEAT_MAP_FRAME_KEEP_SECONDS = 120  # an older frame answers while one request reads the next
 SEAT_MAP_STATES_SECONDS = 120  # longer than any poll interval: a cursor finds its states
 
 
@@ -302,26 +304,36 @@ def _packed(views: dict[str, SeatView]) -> str:
 
 def seat_map_frame(*, showtime_id: int, load_showtime) -> MapFrame | None:
     """The showtime's latest frame, from the cache or read now (then shared); None without a
-    reachable cache or for a showtime that does not exist."""
+    reachable cache or for a showtime that does not exist.
+
+    One request a second reads the next frame: the others, arriving while it reads, answer
+    from the frame before (a second and a read older at most). Without that, every poll that
+    came in the moment a frame expired read the whole map and drew its answers: on a busy
+    sale a burst of identical database reads and renders, and the pool fell behind."""
     try:
         frame = cache.get(_frame_key(showtime_id))
+        # The lock lives as long as a frame is fresh: the next read is due when both expire.
+        # No frame at all and another request reading one: None, this poll asks the database.
+        if not cache.add(_frame_lock_key(showtime_id), 1, SEAT_MAP_FRAME_SECONDS):
+            return frame
     except CACHE_ERRORS:
         return None
-    if frame is None:
-        read = seat_map_read(showtime_id=showtime_id, viewer_order_id=None)
-        if not read.seats:
-            return None
-        frame = MapFrame(load_showtime(showtime_id), read.cursor, read.states)
-        seat_map_states_remember(showtime_id=showtime_id, read=read)
-        with contextlib.suppress(*CACHE_ERRORS):
-            cache.set_many(
-                {
-                    _frame_key(showtime_id): frame,
-                    _frame_token_key(showtime_id): (frame.cursor.token, frame.cursor.at),
-                },
-                SEAT_MAP_FRAME_SECONDS,
-            )
+    read = seat_map_read(showtime_id=showtime_id, viewer_order_id=None)
+    if not read.seats:
+        return None
+    frame = MapFrame(load_showtime(showtime_id), read.cursor, read.states)
+    seat_map_states_remember(showtime_id=showtime_id, read=read)
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.set(_frame_key(showtime_id), frame, SEAT_MAP_FRAME_KEEP_SECONDS)
+        # Polls take the frame's token as "the map now" (a 304 when theirs): only while fresh.
+        cache.set(
+            _frame_token_key(showtime_id), (frame.cursor.token, frame.cursor.at), SEAT_MAP_FRAME_SECONDS
+        )
     return frame
+
+
+def _frame_lock_key(showtime_id: int) -> str:
+    return f"seatmap:framelock:{showtime_id}"
 
 
 def _frame_token_key(showtime_id: int) -> str:

@@ -312,6 +312,52 @@ def test_a_frame_is_at_most_a_second_behind(showtime, django_capture_on_commit_c
     assert seat_states_in(poll(viewer, showtime, cursor).content.decode()) == {"B3": "held"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_when_a_frame_expires_one_poll_reads_the_next(showtime, monkeypatch):
+    """Polls arriving together as a frame expires: one reads the database, the others answer
+    from the frame before (every poll at a frame's expiry used to read and draw it)."""
+    from booking import selectors
+
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    cache.delete(seat_map_token_key(showtime.pk))  # past the token shortcut: the poll makes a frame
+    assert poll(HtmxClient(), showtime, first).status_code == 304  # the first frame
+    seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="o", actor=Actor("t"))
+    time.sleep(1.1)  # the frame is no longer fresh: the next poll reads anew
+    reads, answers, errors = [], [], []
+    real_read = selectors.seat_map_read
+
+    def counted_read(**kwargs):
+        reads.append(kwargs.get("viewer_order_id"))
+        time.sleep(0.2)  # a slow read: the other polls arrive while it runs
+        return real_read(**kwargs)
+
+    monkeypatch.setattr(selectors, "seat_map_read", counted_read)
+    start = threading.Barrier(8)
+
+    def viewer():
+        try:
+            start.wait(5)
+            answers.append(poll(HtmxClient(), showtime, first))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=viewer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert reads == [None]  # one whole-map read for all eight viewers
+    statuses = sorted(answer.status_code for answer in answers)
+    assert 200 in statuses and set(statuses) <= {200, 304}  # the others: the frame before (B3 free)
+    for answer in answers:
+        if answer.status_code == 200:
+            assert seat_states_in(answer.content.decode()) == {"B3": "held"}
+
+
 def test_a_viewer_with_a_basket_reads_the_database_and_sees_their_own_seats(
     showtime, django_capture_on_commit_callbacks
 ):
