@@ -256,8 +256,9 @@ def seat_map_token_remember(*, showtime_id: int, token: str) -> None:
 # SEAT_MAP_FRAME_SECONDS reads the whole map (a "frame") and every other poll in that second
 # answers from it through the cache: its seats' states are kept under the frame's token, a
 # poll from an earlier frame (or from a full map, whose states are kept too) gets the seats
-# that differ, and those answers are kept per (from, to) pair — thousands of viewers cost a
-# few reads a second, not one each. A frame is about SEAT_MAP_FRAME_SECONDS behind at most
+# that differ (or the frame's whole map, when more changed than a delta pays for), and each
+# answer is kept under its cursor with the frame it was drawn from — thousands of viewers cost
+# a few reads a second, not one each. A frame is about SEAT_MAP_FRAME_SECONDS behind at most
 # (while one request reads the next, the others answer from the one before): for a watcher
 # that is a fraction of the poll interval; a buyer's own seats never come from it.
 SEAT_MAP_FRAME_SECONDS = 1
@@ -394,14 +395,15 @@ def seat_map_poll_cached(*, showtime_id: int, answer_key: str) -> PollCached:
     return PollCached(*(found.get(key) for key in keys))
 
 
-def seat_map_delta_cached(key: str):
+def seat_map_answer_cached(key: str):
     try:
         return cache.get(key)
     except CACHE_ERRORS:
         return None
 
 
-def seat_map_delta_remember(key: str, content) -> None:
+def seat_map_answer_remember(key: str, content) -> None:
+    """An answer drawn from a frame, shared for as long as a frame is fresh."""
     with contextlib.suppress(*CACHE_ERRORS):
         cache.set(key, content, SEAT_MAP_FRAME_SECONDS)
 

@@ -196,7 +196,7 @@ def _frame_whole_map(request: HttpRequest, frame) -> str:
     the cache; as `_seat_map_full` draws it for a viewer without a basket."""
     showtime = frame.showtime
     key = f"seatmap:whole:{showtime.pk}:{get_language()}:{frame.cursor.token}"
-    content = selectors.seat_map_delta_cached(key)
+    content = selectors.seat_map_answer_cached(key)
     if content is None:
         context = {
             "showtime": showtime,
@@ -205,7 +205,7 @@ def _frame_whole_map(request: HttpRequest, frame) -> str:
             "cursor": frame.cursor,
         }
         content = render_to_string("booking/showtime.html#seat-map", context, request)
-        selectors.seat_map_delta_remember(key, content)
+        selectors.seat_map_answer_remember(key, content)
     return content
 
 
@@ -247,7 +247,7 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
         }
         content = render_to_string("booking/showtime.html#seat-delta", context, request)
     key = _frame_answer_key(showtime_id, since)
-    selectors.seat_map_delta_remember(key, (frame.cursor.token, whole, content))
+    selectors.seat_map_answer_remember(key, (frame.cursor.token, whole, content))
     return _frame_response(whole, content)
 
 
