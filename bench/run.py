@@ -799,6 +799,7 @@ def report(r: dict) -> None:
         f"(retried {v['warmup_errors']}) |",
         f"| polls/s served | {v['polls_per_s']:.0f} ({_statuses(v['statuses'])}; errors {v['errors']}) |",
         f"| poll p50 / p99 ms (p99 from when due) | {_ms(v['p50'])} / {_ms(v['p99'])} ({_ms(v['p99_from_due'])}) |",
+        f"| the viewers' own event loop: lag p99 / max ms (a lag here would be in every poll's latency) | {_ms(v.get('loop_lag_p99'))} / {_ms(v.get('loop_lag_max'))} |",
         f"| map read p50 ms: buyers alone / with viewers | {_ms(w['alone']['map_read_p50'])} / {_ms(w['with_viewers']['map_read_p50'])} |",
         f"| hold p99 ms: buyers alone / with viewers | {_ms(w['alone']['hold_p99'])} / {_ms(w['with_viewers']['hold_p99'])} |",
         f"| web-tier CPU (cores): viewers only / buyers alone / both | {w['viewers_only_web_cpu_cores']:.2f} / "

@@ -107,7 +107,19 @@ async def main(args: argparse.Namespace) -> dict:
                 dumped.append((round(sent - loop_started, 3), round((done - sent) * 1000, 1), status))
             due = max(due + args.every, done)
 
+    # The viewers' own event loop, checked: a loop that falls behind (one process for all the
+    # viewers, on the machine it measures) would add its lag to every latency it reports.
+    lags: list[float] = []
+
+    async def loop_lag() -> None:
+        await ready.wait()
+        while not stop.is_set():
+            asked = time.monotonic()
+            await asyncio.sleep(0.05)
+            lags.append(time.monotonic() - asked - 0.05)
+
     tasks = [asyncio.create_task(viewer(n)) for n in range(args.viewers)]
+    tasks.append(asyncio.create_task(loop_lag()))
     await asyncio.wait(
         [asyncio.create_task(ready.wait()), asyncio.create_task(stop.wait())],
         return_when=asyncio.FIRST_COMPLETED,
@@ -142,6 +154,8 @@ async def main(args: argparse.Namespace) -> dict:
         "p99_from_due": percentile(due_latency, 99),
         "statuses": statuses,
         "errors": errors[0],
+        "loop_lag_p99": percentile(lags, 99),
+        "loop_lag_max": max(lags) * 1000 if lags else None,
     }
 
 
