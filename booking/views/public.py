@@ -220,15 +220,15 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
         token, at = cached.frame
         if since.at > at:
             return None
-        if token == since.token:
-            return HttpResponseNotModified()
-        if cached.answer is not None and cached.answer[0] == token:
-            return _frame_response(*cached.answer[1:])
+        if answer := _frame_answer(since, token, cached.answer):
+            return answer
     frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
     if frame is None or since.at > frame.cursor.at:
         return None
-    if frame.cursor.token == since.token:
-        return HttpResponseNotModified()
+    # The frame may be the one before (another request is reading the next): the answer for
+    # this cursor may have been drawn from it already.
+    if answer := _frame_answer(since, frame.cursor.token, cached.answer):
+        return answer
     changed = selectors.seat_map_frame_delta(frame=frame, since=since)
     if changed is None:
         return None
@@ -249,6 +249,16 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
     key = _frame_answer_key(showtime_id, since)
     selectors.seat_map_answer_remember(key, (frame.cursor.token, whole, content))
     return _frame_response(whole, content)
+
+
+def _frame_answer(since, token: str, kept) -> HttpResponse | None:
+    """From a frame's token alone: 304 when the cursor is the frame's, the answer kept for this
+    cursor when it was drawn from that frame; None when there is more to do."""
+    if token == since.token:
+        return HttpResponseNotModified()
+    if kept is not None and kept[0] == token:
+        return _frame_response(*kept[1:])
+    return None
 
 
 def _frame_answer_key(showtime_id: int, since) -> str:

@@ -312,6 +312,28 @@ def test_a_frame_is_at_most_a_second_behind(showtime, django_capture_on_commit_c
     assert seat_states_in(poll(viewer, showtime, cursor).content.decode()) == {"B3": "held"}
 
 
+def test_while_the_next_frame_is_read_an_answer_from_the_one_before_is_not_drawn_again(
+    showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch
+):
+    from booking import selectors
+
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    answer = poll(HtmxClient(), showtime, first)  # drawn from the frame
+    cache.delete(f"seatmap:frametoken:{showtime.pk}")  # the frame is no longer fresh …
+    cache.set(f"seatmap:framelock:{showtime.pk}", 1, 5)  # … and another request reads the next
+
+    def drawn_again(**kwargs):
+        raise AssertionError("the answer for this cursor and frame was drawn again")
+
+    monkeypatch.setattr(selectors, "seat_map_frame_delta", drawn_again)
+    with django_assert_num_queries(0):
+        again = poll(HtmxClient(), showtime, first)
+    assert again.content == answer.content and seat_states_in(again.content.decode()) == {"B1": "held"}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_when_a_frame_expires_one_poll_reads_the_next(showtime, monkeypatch):
     """Polls arriving together as a frame expires: one reads the database, the others answer
