@@ -1,9 +1,11 @@
 """Plain helpers for tests: wait for a condition (never a guessed sleep), snapshot the database."""
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
+from django.db import connections
 from django.utils import timezone
 
 from booking.models import LedgerEntry, Order, ShowSeat, Ticket
@@ -18,6 +20,33 @@ def wait_until(condition: Callable[[], object], timeout: float, *, interval: flo
             return True
         time.sleep(interval)
     return bool(condition())
+
+
+def at_once(work: Callable[[], object], count: int, *, timeout: float = 60) -> list:
+    """Run `work` in `count` threads released together (a barrier), each with its own database
+    connection, closed after; their answers in the order they finished. A thread's exception is
+    raised here, and a thread still running after `timeout` fails the test."""
+    barrier = threading.Barrier(count)
+    answers, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout)
+            answers.append(work())
+        except BaseException as exc:  # raised in the test's thread below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), f"a thread still ran after {timeout}s"
+    if errors:
+        raise errors[0]
+    return answers
 
 
 def sleep_until(moment: datetime) -> None:

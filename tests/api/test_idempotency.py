@@ -1,15 +1,14 @@
 """Idempotency-Key: a retried POST gets the first answer; duplicates never both run."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from api.models import IdempotencyRecord
 from booking.models import Order, SeatStatus, ShowSeat
 from tests.api.conftest import ApiClient
+from tests.helpers import at_once
 
 ORDERS = "/api/v1/orders/"
 
@@ -77,22 +76,7 @@ def test_an_overlong_key_is_400(api, showtime):
 def test_concurrent_duplicates_run_once(make_key, make_showtime):
     showtime = make_showtime()
     _api_key, key = make_key("double clicker")
-    barrier = threading.Barrier(8)
-    answers = []
-
-    def send():
-        try:
-            barrier.wait()
-            answers.append(post(ApiClient(key), showtime, ["A1", "A2"], "same-click"))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-        assert not thread.is_alive()
+    answers = at_once(lambda: post(ApiClient(key), showtime, ["A1", "A2"], "same-click"), 8)
 
     statuses = sorted(r.status_code for r in answers)
     created = [r for r in answers if r.status_code == 201]

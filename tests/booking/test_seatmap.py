@@ -17,6 +17,7 @@ from booking.selectors import MapCursor, seat_map_token_key, seat_states
 from booking.services import Actor, seat_hold
 from booking.services.locking import seats_update
 from tests.booking.test_views import HtmxClient, seat_names_in, seat_states_in, seats_in, url
+from tests.helpers import at_once
 
 
 @pytest.fixture(autouse=True)
@@ -346,7 +347,7 @@ def test_when_a_frame_expires_one_poll_reads_the_next(showtime, monkeypatch):
     assert poll(HtmxClient(), showtime, first).status_code == 304  # the first frame
     seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="o", actor=Actor("t"))
     time.sleep(1.1)  # the frame is no longer fresh: the next poll reads anew
-    reads, answers, errors = [], [], []
+    reads = []
     real_read = selectors.seat_map_read
 
     def counted_read(**kwargs):
@@ -355,23 +356,7 @@ def test_when_a_frame_expires_one_poll_reads_the_next(showtime, monkeypatch):
         return real_read(**kwargs)
 
     monkeypatch.setattr(selectors, "seat_map_read", counted_read)
-    start = threading.Barrier(8)
-
-    def viewer():
-        try:
-            start.wait(5)
-            answers.append(poll(HtmxClient(), showtime, first))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=viewer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert errors == []
+    answers = at_once(lambda: poll(HtmxClient(), showtime, first), 8, timeout=10)
     assert reads == [None]  # one whole-map read for all eight viewers
     statuses = sorted(answer.status_code for answer in answers)
     assert 200 in statuses and set(statuses) <= {200, 304}  # the others: the frame before (B3 free)
