@@ -68,22 +68,59 @@ def login_lockout_response(request: HttpRequest, original_response=None, credent
     return response
 
 
-def _hit(key: str, limit: int, window: int) -> int | None:
-    """Count a request; return seconds to wait when over the limit, else None."""
+# Every counter of a request in one round trip (Redis): count each key in turn, give a new key
+# its expiry, stop at the first one over its limit (so a refused request does not use up the
+# next counter). Answers the 1-based position of that key, or 0.
+_COUNT_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, tonumber(ARGV[2 * i])) end
+  if count > tonumber(ARGV[2 * i - 1]) then return i end
+end
+return 0
+"""
+_count_script = None  # redis-py's Script (EVALSHA, loaded again after a server restart)
+
+
+def _first_over(counters: list[tuple[str, int, int]]) -> int:
+    """Count one request on each (key, limit, ttl); the index of the first over its limit, or -1."""
+    global _count_script
+    client = _redis_client()
+    if client is not None:
+        if _count_script is None:
+            _count_script = client.register_script(_COUNT_SCRIPT)
+        keys = [cache.make_and_validate_key(key) for key, _limit, _ttl in counters]
+        args = [n for _key, limit, ttl in counters for n in (limit, ttl)]
+        return int(_count_script(keys=keys, args=args, client=client)) - 1
+    for index, (key, limit, ttl) in enumerate(counters):
+        if cache.add(key, 1, timeout=ttl):
+            count = 1
+        else:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=ttl)
+                count = 1
+        if count > limit:
+            return index
+    return -1
+
+
+def _redis_client():
+    """The cache's Redis client (Django's Redis backend), or None for another backend."""
+    backend = getattr(cache, "_cache", None)
+    return backend.get_client(write=True) if hasattr(backend, "get_client") else None
+
+
+def _retry_after(counters: list[tuple[str, int, int]], window: int) -> int | None:
+    """Count a request on every counter (fixed windows of `window` seconds); seconds to wait
+    when one is over its limit, else None."""
     now = int(time.time())
     bucket = now // window
-    cache_key = f"rl:{key}:{bucket}"
-    if cache.add(cache_key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=window + 1)
-            count = 1
-    if count > limit:
-        return (bucket + 1) * window - now or 1
-    return None
+    over = _first_over([(f"rl:{key}:{bucket}", limit, window + 1) for key, limit in counters])
+    if over < 0:
+        return None
+    return (bucket + 1) * window - now or 1
 
 
 def rate_limited(scope: str):
@@ -93,12 +130,13 @@ def rate_limited(scope: str):
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
             per_session, per_ip, window = settings.RATE_LIMITS[scope]
-            retry = None
             session_key = request.session.get("owner_token") if hasattr(request, "session") else None
+            counters = []
             if per_ip:
-                retry = _hit(f"{scope}:ip:{client_network(request)}", per_ip, window)
-            if retry is None and per_session and session_key:
-                retry = _hit(f"{scope}:s:{session_key}", per_session, window)
+                counters.append((f"{scope}:ip:{client_network(request)}", per_ip))
+            if per_session and session_key:
+                counters.append((f"{scope}:s:{session_key}", per_session))
+            retry = _retry_after(counters, window) if counters else None
             if retry is not None:
                 response = HttpResponse(
                     _("Too many requests: please wait %(seconds)d seconds.") % {"seconds": retry},

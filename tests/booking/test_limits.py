@@ -1,6 +1,7 @@
 """Abuse limits: 429 with Retry-After, configurable, and nothing changes."""
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.test import Client
 
@@ -9,10 +10,23 @@ from booking.ratelimit import network_of
 from tests.helpers import db_state
 
 
-@pytest.fixture(autouse=True)
-def fresh_counters():
+@pytest.fixture(autouse=True, params=["redis", "locmem"])
+def fresh_counters(request, settings):
+    """Every test here runs on both counters: Redis (one script call per request, shared by all
+    web processes) and the per-process cache of development."""
+    if request.param == "redis":
+        location = request.getfixturevalue("redis_url")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "config.cache.SharedClientRedisCache",
+                "LOCATION": location,
+                "KEY_PREFIX": "limits-test",
+            }
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
-    yield
+    yield request.param
     cache.clear()
 
 
@@ -134,3 +148,33 @@ def test_too_many_orders_says_when_to_retry(showtime, settings):
     assert (with_js.status_code, with_js["Retry-After"]) == (429, "45")
     assert (without_js.status_code, without_js["Retry-After"]) == (429, "45")
     assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
+
+
+@pytest.mark.parametrize("fresh_counters", ["redis"], indirect=True)  # round trips: a Redis matter
+def test_a_limited_hold_counts_both_limits_in_one_round_trip(showtime, settings, fresh_counters, monkeypatch):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (5, 5, 60)}
+    client = hx()
+    assert client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A1"}).status_code == 200
+    sent = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        sent.append(args)
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    assert client.post(f"/showtimes/{showtime.pk}/hold/", {"seat": "A2"}).status_code == 200
+    counting_calls = [args for args in sent if any(":rl:" in str(a) for a in args)]
+    assert [args[0] for args in counting_calls] == ["EVALSHA"]
+    assert len([a for a in counting_calls[0] if ":rl:" in str(a)]) == 2  # the address and the session
+
+
+def test_a_request_refused_by_its_address_does_not_use_up_its_session(showtime, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hold": (3, 2, 60)}
+    client = hx()
+    hold = f"/showtimes/{showtime.pk}/hold/"
+    assert [client.post(hold, {"seat": c}).status_code for c in ("A1", "A2", "A3")] == [200, 200, 429]
+    # The session was counted once (A1 gave it its buyer token, the refused A3 was not counted):
+    # from another address it has two holds left, not one.
+    client.defaults["REMOTE_ADDR"] = "10.7.7.7"
+    assert [client.post(hold, {"seat": c}).status_code for c in ("A3", "A4", "B1")] == [200, 200, 429]
