@@ -120,8 +120,10 @@ DATABASES = {
 }
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("SeatLock needs PostgreSQL (row locks): DATABASE_URL must be postgresql://")
-# Django's PostgreSQL backend with query and connection counters (django-prometheus).
-DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# Django's PostgreSQL backend with query and connection counters (django-prometheus), its
+# connection health check made only after the connection sat idle (config/database/base.py).
+DATABASES["default"]["ENGINE"] = "config.database"
+DB_HEALTH_CHECK_IDLE_SECONDS = env_float("DB_HEALTH_CHECK_IDLE_SECONDS", 1.0)
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""SeatLock's database backend: see `base`."""
