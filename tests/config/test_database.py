@@ -51,7 +51,9 @@ def test_an_idle_connection_is_checked_and_a_dropped_one_replaced(transactional_
     assert replaced != first and checks == [first, first]
 
 
-def test_a_connection_dropped_while_trusted_fails_one_request_and_is_replaced(transactional_db, settings, checks):
+def test_a_connection_dropped_while_trusted_fails_one_request_and_is_replaced(
+    transactional_db, settings, checks
+):
     settings.DB_HEALTH_CHECK_IDLE_SECONDS = 60
     first = request_reading_the_database()
     drop_from_the_server(first)
