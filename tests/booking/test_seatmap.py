@@ -259,13 +259,23 @@ def test_a_poll_answered_from_the_cache_is_one_round_trip(
     with django_capture_on_commit_callbacks(execute=True):
         seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
     answer = poll(HtmxClient(), showtime, first)  # draws the answer for this cursor
-    calls = []
+    calls, depth = [], [0]
     backend = caches["default"]  # this thread's: the test client's requests run in it
+
+    def counted(name, method):
+        def call(*args, **kwargs):
+            if not depth[0]:  # not the calls a backend makes itself (locmem's get_many gets each key)
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
     for name in ("get", "get_many", "set", "add", "set_many"):
-        method = getattr(backend, name)
-        monkeypatch.setattr(
-            backend, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k)
-        )
+        monkeypatch.setattr(backend, name, counted(name, getattr(backend, name)))
     with django_assert_num_queries(0):
         again = poll(HtmxClient(), showtime, first)
     assert again.content == answer.content and seat_states_in(again.content.decode()) == {"B1": "held"}
