@@ -62,3 +62,41 @@ def test_a_connection_dropped_while_trusted_fails_one_request_and_is_replaced(
     close_old_connections()  # Django's request_finished handler: the failed connection is closed
     assert connection.connection is None
     assert request_reading_the_database() != first
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "2026-12-05 20:15:00+00",
+        "2026-03-29 01:30:00.123456+01",  # the hour Europe's clocks skip, written with an offset
+        "1999-12-31 23:59:59.999999-08",
+        "0044-03-15 12:00:00+00",
+        "4713-01-01 00:00:00+00 BC",
+    ],
+)
+def test_timestamps_read_as_django_reads_them(db, literal):
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+
+    with connection.cursor() as cursor:
+        adapters = connection.connection.adapters
+        loader = adapters.get_loader(adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+        assert loader.__module__ == "config.database.base" and not issubclass(loader, BaseTzLoader)
+        try:
+            cursor.execute("SELECT %s::timestamptz", [literal])
+            ours = ("value", cursor.fetchone()[0])
+        except Exception as exc:
+            ours = ("error", type(exc))
+
+    class Djangos(BaseTzLoader):
+        timezone = connection.timezone
+
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", Djangos)
+        try:
+            cursor.execute("SELECT %s::timestamptz", [literal])
+            theirs = ("value", cursor.fetchone()[0])
+        except Exception as exc:
+            theirs = ("error", type(exc))
+    assert ours == theirs
+    if ours[0] == "value":
+        assert ours[1].tzinfo is connection.timezone and ours[1].utcoffset().total_seconds() == 0
