@@ -64,7 +64,7 @@ THREADS = int(os.environ.get("GUNICORN_THREADS", "1"))
 # served by a pool of its own, as a load balancer routing that path would (docs/operations.md,
 # "A pool for the seat map"): polls then never queue behind holds. 0: one pool for everything.
 MAP_WORKERS = int(os.environ.get("BENCH_MAP_WORKERS", "2"))
-MAP_THREADS = int(os.environ.get("BENCH_MAP_THREADS", "4"))  # gthread: polls wait on Redis
+MAP_THREADS = int(os.environ.get("BENCH_MAP_THREADS", "4"))  # polls wait on Redis
 MAP_PORT = PORT + 2  # PORT + 1 is the private Redis
 MAP_URL = f"http://{HOST}:{MAP_PORT}" if MAP_WORKERS else URL
 MAX_PER_ORDER = 10
@@ -184,25 +184,29 @@ def json_line(output: str) -> dict:
     return json.loads(match.group(1))
 
 
-class Server:
-    """gunicorn in its own process group, its output in a file (a pipe nobody reads fills up
-    and blocks every worker), stopped for sure: SIGTERM, then SIGKILL after a few seconds."""
+GUNICORN = (
+    "-m",
+    "gunicorn",
+    "config.wsgi:application",
+    "--config",
+    "config/gunicorn.py",
+    "--graceful-timeout",
+    "3",
+)
+MAP_SERVER = ("-m", "config.mapserver")  # granian, as docker-compose's web-map runs it
 
-    def __init__(self, env: dict, log: Path, *, url: str = URL):
+
+class Server:
+    """A server (gunicorn, or the map pool's granian) in its own process group, its output in a
+    file (a pipe nobody reads fills up and blocks every worker), stopped for sure: SIGTERM, then
+    SIGKILL after a few seconds."""
+
+    def __init__(self, env: dict, log: Path, *, url: str = URL, command: tuple[str, ...] = GUNICORN):
         self.log, self.url = log, url
         self.map_pool: Server | None = None  # the seat map's own pool (MAP_WORKERS), if any
         self.handle = log.open("wb")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--config",
-                "config/gunicorn.py",
-                "--graceful-timeout",
-                "3",
-            ],
+            [sys.executable, *command],
             cwd=BASE_DIR,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -215,7 +219,7 @@ class Server:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited with {self.proc.returncode} before answering")
+                raise BenchError(f"the server exited with {self.proc.returncode} before answering")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
                     return
@@ -253,7 +257,7 @@ class Server:
                     self.proc.wait(grace)
                     break
                 except subprocess.TimeoutExpired:
-                    say(f"gunicorn still running {grace}s after {sig.name}")
+                    say(f"the server still running {grace}s after {sig.name}")
         self.handle.close()
 
     def tail(self, size: int = 4000) -> str:
@@ -438,13 +442,13 @@ def pg_clients(db_url: str, wanted: int) -> tuple[int, str]:
         in_use = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
         ).fetchone()[0]
-    web = WORKERS * THREADS + MAP_WORKERS
+    web = WORKERS * THREADS + MAP_WORKERS * MAP_THREADS  # a connection per thread
     room = limit - reserved - in_use - web - PG_MARGIN
     cap = int(os.environ.get("BENCH_PG_CLIENTS_MAX", "0")) or wanted
     clients = min(wanted, room, cap)
     why = (
         f"min({wanted} wanted, max_connections {limit} - {reserved} reserved - {in_use} in use "
-        f"- {web} gunicorn (both pools) - {PG_MARGIN} margin = {room}"
+        f"- {web} web threads (both pools) - {PG_MARGIN} margin = {room}"
         + (f", BENCH_PG_CLIENTS_MAX {cap})" if cap != wanted else ")")
     )
     if clients < 1:
@@ -694,10 +698,13 @@ def prepare_and_serve(results: dict) -> Server:
     )
     server = Server(env, workdir / "gunicorn.log")
     if MAP_WORKERS:
-        say(f"the seat map's own pool: {MAP_WORKERS} workers on {MAP_URL} (BENCH_MAP_WORKERS=0: one pool)")
-        map_env = {**env, "GUNICORN_BIND": f"{HOST}:{MAP_PORT}", "GUNICORN_WORKERS": str(MAP_WORKERS)}
-        map_env["GUNICORN_THREADS"] = str(MAP_THREADS)
-        server.map_pool = Server(map_env, workdir / "gunicorn-map.log", url=MAP_URL)
+        say(
+            f"the seat map's own pool: granian, {MAP_WORKERS} workers × {MAP_THREADS} threads on {MAP_URL} "
+            "(BENCH_MAP_WORKERS=0: one pool)"
+        )
+        map_env = {**env, "MAP_HOST": HOST, "PORT": str(MAP_PORT)}
+        map_env.update(MAP_WORKERS=str(MAP_WORKERS), MAP_THREADS=str(MAP_THREADS))
+        server.map_pool = Server(map_env, workdir / "mapserver.log", url=MAP_URL, command=MAP_SERVER)
         server.map_pool.wait_up()
     server.wait_up()
     return server
