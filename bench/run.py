@@ -605,8 +605,10 @@ def main() -> int:
         },
     )
     try:
+        results["python_speed_before"] = python_speed()
         server = prepare_and_serve(results)
         measure(server, results)
+        results["python_speed_after"] = python_speed()
     except (BenchError, RunTimeout, OSError, subprocess.SubprocessError) as exc:
         signal.alarm(0)
         tail = ""
@@ -761,6 +763,21 @@ def _ms(value) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def python_speed() -> float:
+    """Milliseconds this machine takes for a fixed piece of pure Python (best of 5), measured at
+    the start and the end of the run: the VM's speed moves within the hour (the same code's
+    unloaded hold has taken 4.7 ms one day and 8.4 ms the next), and pgbench's tps does not
+    show it. Compare runs by it before comparing their other numbers."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def report(r: dict) -> None:
     lines = [
         "| scenario | holds won/s | hold p50 / p95 / p99 ms | statuses | sell-out s | double bookings | pgbench tps | won/s ÷ pgbench |",
@@ -797,7 +814,7 @@ def report(r: dict) -> None:
         f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
         "| where the map is served | "
         + (
-            f"its own pool: {r['map_workers']} workers × {r.get('map_threads', 1)} threads (holds: {r['workers']} sync workers)"
+            f"its own pool: granian, {r['map_workers']} workers × {r.get('map_threads', 1)} threads (holds: gunicorn, {r['workers']} sync workers)"
             if r.get("map_workers")
             else f"the one pool of {r['workers']} workers"
         )
@@ -837,6 +854,11 @@ def report(r: dict) -> None:
         extra.append(
             f"\n{small['seats']} → {big['seats']} seats (×{growth:.0f}): hold p50 ×{big['hold_p50'] / small['hold_p50']:.1f}, "
             f"map render ×{big['render_p50'] / small['render_p50']:.1f}, map bytes ×{big['map_bytes'] / small['map_bytes']:.1f}"
+        )
+    if "python_speed_before" in r:
+        extra.append(
+            f"\nmachine speed (`bench.run.python_speed`, lower is faster): {r['python_speed_before']:.0f} ms at the start, "
+            f"{r['python_speed_after']:.0f} ms at the end"
         )
     table = "\n".join(lines + extra)
     print("\n" + table + "\n", flush=True)
