@@ -1,5 +1,6 @@
 """Moviegoer pages: now showing, the seat map, holding and releasing seats, the booking."""
 
+import gzip
 import secrets
 import time
 
@@ -7,9 +8,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified
+from django.middleware.gzip import re_accepts_gzip as ACCEPTS_GZIP
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
@@ -191,22 +194,29 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return response
 
 
-def _frame_whole_map(request: HttpRequest, frame) -> str:
-    """The whole map partial of a frame, drawn once per (frame, language) and then served from
-    the cache; as `_seat_map_full` draws it for a viewer without a basket."""
+def _frame_whole_map(request: HttpRequest, frame) -> bytes:
+    """The whole map partial of a frame, drawn and compressed once per (frame, language) and
+    then served from the cache; as `_seat_map_full` draws it for a viewer without a basket."""
     showtime = frame.showtime
-    key = f"seatmap:whole:{showtime.pk}:{get_language()}:{frame.cursor.token}"
-    content = selectors.seat_map_answer_cached(key)
-    if content is None:
+    key = f"seatmap:whole-gz:{showtime.pk}:{get_language()}:{frame.cursor.token}"
+    compressed = selectors.seat_map_answer_cached(key)
+    if compressed is None:
         context = {
             "showtime": showtime,
             "geometry": showtime.hall.geometry,
             "states": frame.views,
             "cursor": frame.cursor,
         }
-        content = render_to_string("booking/showtime.html#seat-map", context, request)
-        selectors.seat_map_answer_remember(key, content)
-    return content
+        compressed = _compressed(render_to_string("booking/showtime.html#seat-map", context, request))
+        selectors.seat_map_answer_remember(key, compressed)
+    return compressed
+
+
+def _compressed(content: str) -> bytes:
+    """An answer many viewers share, gzipped once when drawn: gzip_page would compress it again
+    for every response (a whole map is 34 KB, 4 KB gzipped; also what the cache then carries).
+    The partial carries no secret, so BREACH does not apply (see seat_map)."""
+    return gzip.compress(content.encode(), mtime=0)
 
 
 def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) -> HttpResponse | None:
@@ -220,14 +230,14 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
         token, at = cached.frame
         if since.at > at:
             return None
-        if answer := _frame_answer(since, token, cached.answer):
+        if answer := _frame_answer(request, since, token, cached.answer):
             return answer
     frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
     if frame is None or since.at > frame.cursor.at:
         return None
     # The frame may be the one before (another request is reading the next): the answer for
     # this cursor may have been drawn from it already.
-    if answer := _frame_answer(since, frame.cursor.token, cached.answer):
+    if answer := _frame_answer(request, since, frame.cursor.token, cached.answer):
         return answer
     changed = selectors.seat_map_frame_delta(frame=frame, since=since)
     if changed is None:
@@ -237,7 +247,7 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
         # A sale moves faster than a viewer's poll interval: every viewer is "too far behind"
         # at once. One drawing of the frame's whole map serves them all, where each drawing its
         # own (a database read and a render each) sank the map's pool (docs/benchmarks.md).
-        content = _frame_whole_map(request, frame)
+        compressed = _frame_whole_map(request, frame)
     else:
         context = {
             "showtime": frame.showtime,
@@ -245,29 +255,35 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
             "cursor": frame.cursor,
             "changed": changed,
         }
-        content = render_to_string("booking/showtime.html#seat-delta", context, request)
+        compressed = _compressed(render_to_string("booking/showtime.html#seat-delta", context, request))
     key = _frame_answer_key(showtime_id, since)
-    selectors.seat_map_answer_remember(key, (frame.cursor.token, whole, content))
-    return _frame_response(whole, content)
+    selectors.seat_map_answer_remember(key, (frame.cursor.token, whole, compressed))
+    return _frame_response(request, whole, compressed)
 
 
-def _frame_answer(since, token: str, kept) -> HttpResponse | None:
+def _frame_answer(request: HttpRequest, since, token: str, kept) -> HttpResponse | None:
     """From a frame's token alone: 304 when the cursor is the frame's, the answer kept for this
     cursor when it was drawn from that frame; None when there is more to do."""
     if token == since.token:
         return HttpResponseNotModified()
     if kept is not None and kept[0] == token:
-        return _frame_response(*kept[1:])
+        return _frame_response(request, *kept[1:])
     return None
 
 
 def _frame_answer_key(showtime_id: int, since) -> str:
-    """Where the answer for this cursor is kept, with the frame it was drawn from."""
-    return f"seatmap:answer:{showtime_id}:{get_language()}:{since.token}"
+    """Where the answer for this cursor is kept (gzipped), with the frame it was drawn from."""
+    return f"seatmap:answer-gz:{showtime_id}:{get_language()}:{since.token}"
 
 
-def _frame_response(whole: bool, content: str) -> HttpResponse:
-    response = HttpResponse(content)
+def _frame_response(request: HttpRequest, whole: bool, compressed: bytes) -> HttpResponse:
+    """A kept answer as is to a client that accepts gzip (every browser), else unpacked."""
+    if ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(compressed)
+        response["Content-Encoding"] = "gzip"  # so gzip_page leaves it alone
+    else:
+        response = HttpResponse(gzip.decompress(compressed))
+    patch_vary_headers(response, ("Accept-Encoding",))
     if not whole:
         response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
     return response

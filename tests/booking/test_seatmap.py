@@ -312,6 +312,36 @@ def test_viewers_too_far_behind_share_one_drawing_of_the_whole_map(
     assert fresh.replace(cursor_in(fresh), "") == html.replace(cursor_in(html), "")
 
 
+@pytest.mark.parametrize("changed", [["A1", "A2", "A3", "A4"], ["B2"]], ids=["whole map", "delta"])
+def test_an_answer_shared_by_viewers_is_gzipped_once(
+    showtime, django_capture_on_commit_callbacks, monkeypatch, changed
+):
+    """Browsers accept gzip: the answer drawn for a cursor is kept compressed and sent as is to
+    each viewer asking for it, instead of gzip_page compressing it again per response; a client
+    without gzip gets the same answer unpacked."""
+    from booking.views import public
+
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=changed, owner_token="o", actor=Actor("t"))
+    compressions = []
+    original = public.gzip.compress
+    monkeypatch.setattr(
+        public.gzip, "compress", lambda data, **k: compressions.append(1) or original(data, **k)
+    )
+    answers = [poll(HtmxClient(), showtime, first, **{"Accept-Encoding": "gzip, br"}) for _ in range(3)]
+    plain = poll(HtmxClient(), showtime, first)
+    assert len(compressions) == 1
+    for answer in answers:
+        assert answer.status_code == 200 and answer["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in answer["Vary"]
+        assert gzip.decompress(answer.content) == plain.content
+    assert not plain.has_header("Content-Encoding") and "Accept-Encoding" in plain["Vary"]
+    assert {code: "held" for code in changed}.items() <= seat_states_in(plain.content.decode()).items()
+    assert ("HX-Reswap" in plain) == (changed == ["B2"])  # a delta swaps out of band only
+
+
 def test_a_frame_is_at_most_a_second_behind(showtime, django_capture_on_commit_callbacks):
     cache.clear()
     viewer = HtmxClient()
