@@ -15,6 +15,7 @@ has its first map, --ready-file is created, and only the polls after it are meas
 
 import argparse
 import asyncio
+import gzip
 import json
 import random
 import re
@@ -37,6 +38,7 @@ async def _poll(
     try:
         target = f"{path}?since={urllib.parse.quote(cursor)}" if cursor else path
         head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nHX-Request: true\r\nConnection: close\r\n"
+        head += "Accept-Encoding: gzip\r\n"  # as every browser
         if etag:
             head += f"If-None-Match: {etag}\r\n"
         writer.write((head + "\r\n").encode())
@@ -51,6 +53,8 @@ async def _poll(
         name, _, value = line.partition(":")
         if name.lower() == "etag":
             new_etag = value.strip()
+        elif name.lower() == "content-encoding" and value.strip() == "gzip":
+            body = gzip.decompress(body)
     found = CURSOR.search(body)
     return status, new_etag, len(body), found.group(1).decode() if found else cursor
 
