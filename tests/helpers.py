@@ -1,5 +1,6 @@
 """Plain helpers for tests: wait for a condition (never a guessed sleep), snapshot the database."""
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,18 @@ def at_once(work: Callable[[], object], count: int, *, timeout: float = 60) -> l
     if errors:
         raise errors[0]
     return answers
+
+
+def stop_process(process: subprocess.Popen, grace: float = 15) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after `grace` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def sleep_until(moment: datetime) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.config.test_outage import Browser, database_url, django_env, free_port, wait_until
+from tests.helpers import stop_process
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -75,12 +76,7 @@ def gunicorn_with_multiproc_dir(db, tmp_path):
 
     assert wait_until(answers, 60), log.read_text(errors="replace")[-3000:]
     yield process, server, log, multiproc
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+    stop_process(process)
 
 
 def test_metrics_add_up_across_workers_and_restarts(gunicorn_with_multiproc_dir):

@@ -16,6 +16,7 @@ from django.db import transaction
 from booking.services import Actor, seat_hold
 from tests.booking.test_views import seat_states_in
 from tests.config.test_outage import database_url, django_env, free_port, wait_until
+from tests.helpers import stop_process
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CURSOR = re.compile(r'id="seat-cursor" name="since" value="([^"]*)"')  # as the page's poll sends it
@@ -65,13 +66,7 @@ def map_pool(transactional_db, tmp_path, redis_url, settings):
 
     assert wait_until(answers, 60), log.read_text(errors="replace")[-3000:]
     yield process, port, log
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    stop_process(process)
 
 
 def test_the_map_pool_serves_the_map_and_answers_polls_on_one_connection(map_pool, showtime):

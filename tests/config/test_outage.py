@@ -31,6 +31,7 @@ from booking.models import LedgerEntry, Order, SeatStatus, ShowSeat
 from booking.services import Actor, seat_hold
 from config import embedded_db
 from config.outage import outage_response
+from tests.helpers import stop_process
 
 pytestmark = pytest.mark.outage
 
@@ -157,13 +158,7 @@ class Gunicorn:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process)
 
 
 @pytest.fixture
