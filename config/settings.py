@@ -125,6 +125,9 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DATABASES["default"]["ENGINE"] = "config.database"
 DB_HEALTH_CHECK_IDLE_SECONDS = env_float("DB_HEALTH_CHECK_IDLE_SECONDS", 1.0)
 DATABASES["default"].setdefault("OPTIONS", {})
+# Bounded: a server that accepts but never answers fails the request (503, config/outage.py)
+# instead of holding its worker; granian (the seat map's pool) has no worker timeout to cut it.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,6 +140,9 @@ if REDIS_URL:
             "BACKEND": "config.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "seatlock",
+            # Bounded, as the queue's below: every poll and session read waits on this Redis,
+            # and the seat map's pool (granian) has no worker timeout to end a hung request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -69,3 +69,54 @@ def test_a_hold_longer_than_the_sales_close_window_is_refused_at_start():
     )
     assert result.returncode == 1
     assert "may not be longer than SALES_CLOSE_MINUTES" in result.stderr
+
+
+WAIT_ON_A_SILENT_SERVER = """
+import json, time, django
+django.setup()
+from django.core.cache import cache
+from django.db import connection
+waits = {}
+for name, call in (("redis", lambda: cache.get("x")), ("postgresql", connection.ensure_connection)):
+    started = time.monotonic()
+    try:
+        call()
+        waits[name] = "answered"
+    except Exception as exc:
+        waits[name] = [type(exc).__name__, time.monotonic() - started]
+print(json.dumps(waits))
+"""
+
+
+def test_a_server_that_never_answers_fails_a_request_in_seconds(tmp_path):
+    """Redis and PostgreSQL that accept the connection and then say nothing (a hung server, a
+    half-open network): the cache and the database give up within their timeouts instead of
+    holding the request for ever (the seat map's pool has no worker timeout to end it)."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshakes; nobody ever reads or writes
+        port = silent.getsockname()[1]
+        environ = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "z" * 60,
+            "ALLOWED_HOSTS": "tickets.example.com",
+            "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "DATABASE_URL": f"postgresql://seatlock@127.0.0.1:{port}/seatlock",
+        }
+        environ.pop("DB_CONNECT_TIMEOUT", None)
+        result = subprocess.run(
+            [sys.executable, "-c", WAIT_ON_A_SILENT_SERVER],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    waits = json.loads(result.stdout.strip().splitlines()[-1])
+    assert waits["redis"][0] == "TimeoutError" and waits["redis"][1] < 10, waits
+    assert waits["postgresql"][0] == "OperationalError" and waits["postgresql"][1] < 10, waits
