@@ -27,6 +27,12 @@ PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 def on_starting(server):
+    clear_multiproc_dir()
+
+
+def clear_multiproc_dir() -> None:
+    """Empty PROMETHEUS_MULTIPROC_DIR (when set) before any worker starts; config/mapserver.py
+    calls it too."""
     if PROMETHEUS_MULTIPROC_DIR:
         os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
         for name in os.listdir(PROMETHEUS_MULTIPROC_DIR):

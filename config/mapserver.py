@@ -36,10 +36,10 @@ def server():
 
 
 def main() -> None:
-    from config.gunicorn import on_starting
+    from config.gunicorn import clear_multiproc_dir
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    on_starting(None)  # as under gunicorn: PROMETHEUS_MULTIPROC_DIR, when set, starts empty
+    clear_multiproc_dir()  # as under gunicorn: PROMETHEUS_MULTIPROC_DIR, when set, starts empty
     server().serve()
 
 
