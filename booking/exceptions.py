@@ -17,6 +17,9 @@ class BookingError(Exception):
     # when there was none): the caller can redraw the basket without reading it again.
     order_seen = False
     order = None
+    # Set by a hold or release asked to `show` seats: their rows as the refused call left them
+    # (see booking.services.holds.seat_hold).
+    seat_rows = None
 
     def __init__(self, message: str, *, seats: Iterable[str] = ()):
         super().__init__(message)

@@ -102,17 +102,24 @@ def _seat_view(code, status, order_id, held_until, price, zone, *, viewer_order_
 
 
 def seat_states(
-    *, showtime_id: int, viewer_order_id: int | None, codes=None, now: datetime | None = None
+    *, showtime_id: int, viewer_order_id: int | None, codes=None, now: datetime | None = None, rows=None
 ) -> dict[str, SeatView]:
     """Every seat of the showtime as this viewer sees it, from one query; with `codes`, only
-    those seats and the viewer's own held seats (what a hold response re-renders)."""
+    those seats and the viewer's own held seats (what a hold response re-renders). `rows`: the
+    `seat_rows` a hold or release call returned for the same viewer's order; no query when they
+    hold every seat of `codes`."""
     now = now or timezone.now()
-    if codes is None:
+    if codes is not None and rows is not None and set(codes) <= {row[0] for row in rows}:
+        # The call's rows may name more seats (those it refused, an expired order's): keep what
+        # the query below would have read.
+        wanted = set(codes)
+        rows = [r for r in rows if r[0] in wanted or (r[2] == viewer_order_id and r[1] == SeatStatus.HELD)]
+    elif codes is None:
         seats = ShowSeat.objects.filter(showtime_id=showtime_id)
         rows = seats.values_list("code", "status", "order_id", "held_until", "price", "zone")
     else:
-        # Every hold and release response runs this: plain SQL, not the ORM's compiler (which
-        # cost as much as the hold function's own call in the hold's profile).
+        # A hold or release response without the call's rows: plain SQL, not the ORM's compiler
+        # (which cost as much as the hold function's own call in the hold's profile).
         with connection.cursor() as cursor:
             cursor.execute(_SEAT_STATES_SQL, [showtime_id, list(codes), viewer_order_id])
             rows = cursor.fetchall()
@@ -538,10 +545,10 @@ class Basket:
         return max(0, int((self.expires_at - timezone.now()).total_seconds()))
 
 
-def seat_map(*, showtime, order: Order | None, codes=None) -> dict:
+def seat_map(*, showtime, order: Order | None, codes=None, rows=None) -> dict:
     """What any seat map draws: geometry, zone labels, seat states (all, or `codes` and the
-    viewer's own), the viewer's basket; the whole map also its poll cursor. Shared by the
-    moviegoer's and the staff's map."""
+    viewer's own, from the call's `rows` when given), the viewer's basket; the whole map also
+    its poll cursor. Shared by the moviegoer's and the staff's map."""
     geometry = showtime.hall.geometry
     viewer_order_id = order.pk if order else None
     cursor = None
@@ -551,7 +558,7 @@ def seat_map(*, showtime, order: Order | None, codes=None) -> dict:
         seat_map_token_remember(showtime_id=showtime.pk, token=cursor.token)
         seat_map_states_remember(showtime_id=showtime.pk, read=read)
     else:
-        states = seat_states(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, codes=codes)
+        states = seat_states(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, codes=codes, rows=rows)
     return {
         "showtime": showtime,
         "geometry": geometry,

@@ -92,10 +92,20 @@ def _changed(showtime_id: int) -> None:
 
 _ORDER_FIELDS = Order._meta.concrete_fields
 
+# Last column of both calls (migration 0011): the rows of the seats the caller will redraw, as
+# the call left them, read in the same statement; NULL when the caller asked for none.
+_SEAT_ROWS_SQL = """,
+       CASE WHEN %(show)s::text[] IS NOT NULL THEN
+         booking_seat_rows(%(showtime_id)s, %(show)s::text[] || r.outcome_seats, (r.owner_order).id)
+       END AS seat_rows"""
+
 # Named arguments: the call reads like the function's signature in 0007_hold_function.sql.
-_HOLD_SQL = """
+_HOLD_SQL = (
+    """
 SELECT r.outcome, r.outcome_seats, r.opened, r.expired_reference, r.expired_seats,
-       r.expired_late_seconds, (r.owner_order).*
+       r.expired_late_seconds, (r.owner_order).*"""
+    + _SEAT_ROWS_SQL
+    + """
   FROM booking_seat_hold(
     p_showtime_id => %(showtime_id)s, p_codes => %(codes)s::text[], p_owner_token => %(owner_token)s,
     p_actor => %(actor)s, p_channel => %(channel)s, p_staff_user_id => %(staff_user_id)s::bigint,
@@ -107,9 +117,13 @@ SELECT r.outcome, r.outcome_seats, r.opened, r.expired_reference, r.expired_seat
     p_orphan_min_free => %(orphan_min_free)s::integer
   ) AS r
 """
+)
 
-_RELEASE_SQL = """
-SELECT r.outcome, r.outcome_seats, (r.owner_order).*
+_RELEASE_SQL = (
+    """
+SELECT r.outcome, r.outcome_seats, (r.owner_order).*"""
+    + _SEAT_ROWS_SQL
+    + """
   FROM booking_seat_release(
     p_showtime_id => %(showtime_id)s, p_codes => %(codes)s::text[], p_owner_token => %(owner_token)s,
     p_actor => %(actor)s, p_lock_timeout => %(lock_timeout)s, p_now => %(now)s,
@@ -117,6 +131,7 @@ SELECT r.outcome, r.outcome_seats, (r.owner_order).*
     p_orphan_min_free => %(orphan_min_free)s::integer
   ) AS r
 """
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +141,10 @@ class _Result:
     order: Order | None
     opened: bool = False
     expired: tuple[str, list[str], float] | None = None  # reference, released seats, late seconds
+    seat_rows: list[tuple] | None = None
 
 
-def _call(sql: str, params: dict, head: int) -> tuple[tuple, Order | None]:
+def _call(sql: str, params: dict, head: int) -> tuple[tuple, Order | None, list[tuple] | None]:
     """One statement. In autocommit mode (a request) it is its own transaction: no BEGIN, no
     savepoint, no COMMIT from Django — one round trip. Inside a caller's atomic block it joins
     that transaction; a refusal never aborts it (the function rolls back to its own block)."""
@@ -149,7 +165,22 @@ def _call(sql: str, params: dict, head: int) -> tuple[tuple, Order | None]:
         order = Order.from_db(
             connection.alias, [f.attname for f in _ORDER_FIELDS], [values[f.column] for f in _ORDER_FIELDS]
         )
-    return row[:head], order
+    return row[:head], order, _seat_rows(values["seat_rows"])
+
+
+def _seat_rows(text: str | None) -> list[tuple] | None:
+    """booking_seat_rows' JSON (Django has psycopg hand jsonb over as text) as the rows
+    booking.selectors.seat_states reads."""
+    if text is None:
+        return None
+    return [
+        (code, status, order_id, datetime.fromisoformat(held_until) if held_until else None, price, zone)
+        for code, status, order_id, held_until, price, zone in json.loads(text)
+    ]
+
+
+def _show(codes: Iterable[str] | None) -> list[str] | None:
+    return None if codes is None else sorted(codes)
 
 
 def _lock_timeout() -> str:
@@ -175,10 +206,15 @@ def seat_hold(
     client_ip: str | None = None,
     now: datetime | None = None,
     showtime: Showtime | None = None,
+    show: Iterable[str] | None = None,
 ) -> Order:
     """Hold all of `codes` (and the other half of any couple seat) for this owner, or none.
 
     Pass `showtime` when the caller has loaded it already (with its hall): it is not read again.
+    Pass `show` (seat codes) when the caller will draw seats after the call: the returned order,
+    or the refusal if it `order_seen`, carries `seat_rows` — the rows of those seats, of the
+    seats the refusal names and of the order's held seats, as the call left them, read in the
+    call's own statement (booking.selectors.seat_states takes them instead of a query).
     """
     now = now or timezone.now()
     showtime, wanted = _requested_seats(showtime_id, codes, showtime)
@@ -194,6 +230,7 @@ def seat_hold(
         **_hold_params(showtime, owner_token, actor, channel, staff_user, client_ip, now),
         "codes": sorted(wanted),
         **_rule_params(rules),
+        "show": _show(show),
     }
     result = _hold_call(params)
     if result.outcome == "payment_open":
@@ -227,10 +264,17 @@ def _outcome(
         _changed(showtime.pk)
         if result.opened:
             _schedule_expiry(result.order)
-        return result.order
+        return _with_rows(result.order, result)
     if result.outcome == "unchanged":
-        return result.order
+        return _with_rows(result.order, result)
     raise _refusal(result, wanted, now, showtime=showtime, cap=cap)
+
+
+def _with_rows(order: Order | None, result: _Result) -> Order | None:
+    """The order, carrying the call's `seat_rows` when the caller asked to be shown seats."""
+    if order is not None and result.seat_rows is not None:
+        order.seat_rows = result.seat_rows
+    return order
 
 
 def _hold_params(
@@ -254,6 +298,7 @@ def _hold_params(
         "max_orders_per_ip": settings.MAX_OPEN_ORDERS_PER_IP,
         "lock_timeout": _lock_timeout(),
         "payment_closed": payment_closed,
+        "show": None,
     }
 
 
@@ -266,9 +311,9 @@ def _rule_params(rules: choosing.CallRules) -> dict:
 
 
 def _hold_call(params: dict) -> _Result:
-    (outcome, seats, opened, ref, released, late), order = _call(_HOLD_SQL, params, 6)
+    (outcome, seats, opened, ref, released, late), order, rows = _call(_HOLD_SQL, params, 6)
     expired = (ref, released, float(late)) if ref is not None else None
-    return _Result(outcome, tuple(seats or ()), order, opened, expired)
+    return _Result(outcome, tuple(seats or ()), order, opened, expired, rows)
 
 
 def _refusal(
@@ -306,6 +351,7 @@ def _refusal(
     else:
         raise ValueError(f"unknown outcome {result.outcome!r}")
     error.order_seen = True
+    error.seat_rows = result.seat_rows
     if order is not None and order.status in OPEN_STATUSES and order.expires_at > now:
         error.order = order
     return error
@@ -345,8 +391,10 @@ def seat_release(
     now=None,
     showtime: Showtime | None = None,
     channel: str = Channel.ONLINE,
+    show: Iterable[str] | None = None,
 ) -> Order:
-    """Give back some of the owner's held seats (couples go back as a pair)."""
+    """Give back some of the owner's held seats (couples go back as a pair). `show`: as for
+    seat_hold."""
     now = now or timezone.now()
     showtime, wanted = _requested_seats(showtime_id, codes, showtime)
     rules = choosing.call_rules(
@@ -363,12 +411,13 @@ def seat_release(
         "lock_timeout": _lock_timeout(),
         "now": now,
         **_rule_params(rules),
+        "show": _show(show),
     }
-    (outcome, seats), order = _call(_RELEASE_SQL, params, 2)
-    result = _Result(outcome, tuple(seats or ()), order)
+    (outcome, seats), order, rows = _call(_RELEASE_SQL, params, 2)
+    result = _Result(outcome, tuple(seats or ()), order, seat_rows=rows)
     if outcome == "released":
         _changed(showtime.pk)
-        return order
+        return _with_rows(order, result)
     raise _refusal(result, wanted, now, showtime=showtime, release=True)
 
 

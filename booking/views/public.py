@@ -103,9 +103,11 @@ def _showtime(showtime_id: int) -> Showtime:
         raise Http404("No such showtime.") from None
 
 
-def _seat_map_context(showtime: Showtime, *, order: Order | None, codes: list[str] | None = None) -> dict:
+def _seat_map_context(
+    showtime: Showtime, *, order: Order | None, codes: list[str] | None = None, rows=None
+) -> dict:
     return {
-        **selectors.seat_map(showtime=showtime, order=order, codes=codes),
+        **selectors.seat_map(showtime=showtime, order=order, codes=codes, rows=rows),
         "sales_open": showtime.sales_open(),
         "hold_minutes": max(1, settings.HOLD_SECONDS // 60),
     }
@@ -301,6 +303,8 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         )
     actor = services.Actor.session(token) if token else services.Actor("session:anonymous")
     status, error, order = 200, None, None
+    # The seats an htmx response redraws come back from the call itself (one round trip).
+    show = _changed_codes(showtime, codes, None) if request.htmx else None
     started = time.perf_counter()
     try:
         if hold and "best" in request.POST:
@@ -322,10 +326,16 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
                 actor=actor,
                 client_ip=client_network(request),
                 showtime=showtime,
+                show=show,
             )
         else:
             order = services.seat_release(
-                showtime_id=showtime.pk, codes=codes, owner_token=token, actor=actor, showtime=showtime
+                showtime_id=showtime.pk,
+                codes=codes,
+                owner_token=token,
+                actor=actor,
+                showtime=showtime,
+                show=show,
             )
     except BookingError as exc:
         status, error = ERROR_STATUS.get(type(exc), 400), exc
@@ -348,7 +358,8 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         return _with_retry_after(response, error)
 
     changed = _changed_codes(showtime, codes, error)
-    context = _seat_map_context(showtime, order=order, codes=changed)
+    rows = error.seat_rows if error is not None else getattr(order, "seat_rows", None)
+    context = _seat_map_context(showtime, order=order, codes=changed, rows=rows)
     context["changed"] = [context["states"][c] for c in changed if c in context["states"]]
     context["error"] = error
     response = render(request, "booking/showtime.html#seat-change", context, status=status)
