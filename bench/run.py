@@ -364,6 +364,16 @@ def db_now(db_url: str):
         return conn.execute("SELECT now()").fetchone()[0]
 
 
+def analyze(db_url: str) -> None:
+    """Planner statistics for the tables just filled, as a production database has them
+    (autovacuum would gather them within a minute or so, in the middle of the first scenarios):
+    without them a seat lookup by code may scan the whole showtime."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def reset_showtime(db_url: str, showtime_id: int) -> None:
     import psycopg
 
@@ -698,6 +708,7 @@ def prepare_and_serve(results: dict) -> Server:
     python(env, "manage.py", "migrate", "--no-input")
     python(env, "manage.py", "collectstatic", "--no-input")
     halls = json_line(python(env, "-m", "bench.halls", *map(str, SIZES)))
+    analyze(db_url)
     results.update(db_url=db_url, workdir=workdir, env=env, halls=halls)
     say(
         f"showtime {halls['sale']}: {len(halls['codes'])} seats; gunicorn: {WORKERS} workers × {THREADS} thread(s)"
