@@ -90,6 +90,11 @@ class SeatView:
     price: int
     zone: str
 
+    def __reduce__(self):
+        # Frames and kept states pickle hundreds of these; the frozen dataclass's own way back (a
+        # __setstate__ that walks fields() for each) was a fifth of a page drawn from a frame.
+        return SeatView, (self.code, self.state, self.price, self.zone)
+
 
 def _seat_view(code, status, order_id, held_until, price, zone, *, viewer_order_id, now) -> SeatView:
     """A seat as this viewer sees it; a hold whose time has passed reads as available (inv. 2)."""
@@ -549,7 +554,6 @@ def seat_map(*, showtime, order: Order | None, codes=None, rows=None) -> dict:
     """What any seat map draws: geometry, zone labels, seat states (all, or `codes` and the
     viewer's own, from the call's `rows` when given), the viewer's basket; the whole map also
     its poll cursor. Shared by the moviegoer's and the staff's map."""
-    geometry = showtime.hall.geometry
     viewer_order_id = order.pk if order else None
     cursor = None
     if codes is None:
@@ -559,6 +563,18 @@ def seat_map(*, showtime, order: Order | None, codes=None, rows=None) -> dict:
         seat_map_states_remember(showtime_id=showtime.pk, read=read)
     else:
         states = seat_states(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, codes=codes, rows=rows)
+    return _seat_map_of(showtime, states, cursor, order)
+
+
+def seat_map_of_frame(frame: MapFrame) -> dict:
+    """seat_map's answer for a viewer without a basket, from the showtime's shared frame."""
+    return _seat_map_of(frame.showtime, frame.views, frame.cursor, None)
+
+
+def _seat_map_of(
+    showtime, states: dict[str, SeatView], cursor: MapCursor | None, order: Order | None
+) -> dict:
+    geometry = showtime.hall.geometry
     return {
         "showtime": showtime,
         "geometry": geometry,

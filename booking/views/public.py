@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
@@ -108,9 +109,12 @@ def _seat_map_context(
 ) -> dict:
     return {
         **selectors.seat_map(showtime=showtime, order=order, codes=codes, rows=rows),
-        "sales_open": showtime.sales_open(),
-        "hold_minutes": max(1, settings.HOLD_SECONDS // 60),
+        **_sales(showtime),
     }
+
+
+def _sales(showtime: Showtime) -> dict:
+    return {"sales_open": showtime.sales_open(), "hold_minutes": max(1, settings.HOLD_SECONDS // 60)}
 
 
 @require_GET
@@ -118,18 +122,30 @@ def now_showing(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/now_showing.html", {"films": selectors.films_now_showing()})
 
 
-def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> dict:
-    """The whole seat-map page's context (the partials need less)."""
-    context = _seat_map_context(showtime, order=order)
+def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None, frame=None) -> dict:
+    """The whole seat-map page's context (the partials need less); with a `frame` (a visitor
+    without a basket), its map is the frame's, drawn once for all (see _page_from_frame)."""
+    if frame is None:
+        context = _seat_map_context(showtime, order=order)
+        etag = selectors.seat_map_etag(
+            showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
+        )
+    else:
+        context = {
+            **selectors.seat_map_of_frame(frame),
+            **_sales(showtime),
+            # As _seat_map_full draws it for this visitor, but for the ETag, which only polls
+            # without a cursor use (seatmap.js then takes the first answer's).
+            "seat_map_drawn": mark_safe(gzip.decompress(_frame_whole_map(request, frame)).decode()),  # noqa: S308
+        }
+        etag = None
     return {
         **context,
         "sold_out": selectors.seat_map_sold_out(context["states"]),
         "started": showtime.starts_at <= timezone.now(),
         "buyer_token": _buyer_field(request),
         "max_seats": services.seat_cap(Channel.ONLINE),
-        "etag": selectors.seat_map_etag(
-            showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
-        ),
+        "etag": etag,
     }
 
 
@@ -142,7 +158,21 @@ def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None) -> d
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = _showtime(showtime_id)
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=False))
+    if order is None and (page := _page_from_frame(request, showtime)) is not None:
+        return render(request, "booking/showtime.html", page)
     return render(request, "booking/showtime.html", _page(request, showtime, order=order))
+
+
+def _page_from_frame(request: HttpRequest, showtime: Showtime) -> dict | None:
+    """The page of a visitor without a basket, its map the showtime's shared frame (what polls
+    of such viewers answer from: at most a second or so old, and the page's cursor is the
+    frame's, so the first poll brings what changed since): no database read, and the map drawn
+    once per frame for everyone who opens the page — when a premiere goes on sale, that is
+    everyone at once. None without a frame (no cache, or another request is reading the first)."""
+    frame = selectors.seat_map_frame(showtime_id=showtime.pk, load_showtime=_showtime)
+    if frame is None:
+        return None
+    return _page(request, showtime, order=None, frame=frame)
 
 
 def _seat_map_etag(request: HttpRequest, showtime_id: int) -> str | None:

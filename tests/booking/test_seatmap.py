@@ -247,6 +247,53 @@ def test_viewers_without_a_basket_share_one_read_per_frame(
         assert poll(two, showtime, cursor_in(answer.content.decode())).status_code == 304
 
 
+def test_visitors_without_a_basket_get_the_page_drawn_from_the_shared_frame(
+    large_showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch
+):
+    """A premiere's first minute is everyone opening the page at once: one read and one drawing
+    of the map a frame, not one each. The page is the frame's (a second old at most) and its
+    cursor too, so the first poll brings what changed since."""
+    from booking import seatmap
+
+    drawn = []
+    real_grid = seatmap.seat_grid
+    monkeypatch.setattr(seatmap, "seat_grid", lambda *a, **k: drawn.append(1) or real_grid(*a, **k))
+    first = HtmxClient().get(url(large_showtime))
+    assert first.status_code == 200 and len(drawn) == 1
+    with django_assert_num_queries(0):  # the showtime is in memory, the map in the cache
+        second = HtmxClient().get(url(large_showtime))
+    assert len(drawn) == 1
+    page = second.content.decode()
+    assert seat_states_in(page) == seat_states_in(first.content.decode())
+    assert set(seat_states_in(page).values()) == {"available"} and len(seat_states_in(page)) == 352
+    assert 'name="buyer" value="' in page and 'name="csrfmiddlewaretoken"' in page
+    assert (
+        re.search(r'name="buyer" value="([^"]+)"', page)[1]
+        != re.search(r'name="buyer" value="([^"]+)"', first.content.decode())[1]
+    )  # the map is shared; the buyer token is each visitor's own
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=large_showtime.pk, codes=["A1"], owner_token="o", actor=Actor("t"))
+    time.sleep(1.1)  # the frame's lifetime, as for polls (test_a_frame_is_at_most_a_second_behind)
+    answer = poll(HtmxClient(), large_showtime, cursor_in(page))
+    assert seat_states_in(answer.content.decode()) == {"A1": "held"}  # a delta from the page's cursor
+
+
+def test_a_visitor_with_a_basket_gets_the_page_read_for_them(showtime):
+    buyer = HtmxClient()
+    HtmxClient().get(url(showtime))  # a frame exists
+    assert buyer.post(url(showtime, "hold"), {"seat": "A2"}).status_code == 200
+    states = seat_states_in(buyer.get(url(showtime)).content.decode())
+    assert states["A2"] == "mine"
+    assert seat_states_in(HtmxClient().get(url(showtime)).content.decode())["A2"] in ("available", "held")
+
+
+def test_without_a_cache_the_page_reads_the_map_itself(showtime, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    assert seat_states_in(HtmxClient().get(url(showtime)).content.decode())["B1"] == "held"
+
+
 def test_a_poll_answered_from_the_cache_is_one_round_trip(
     showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch
 ):
