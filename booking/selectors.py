@@ -437,7 +437,22 @@ def seat_map_etag(
     )
     if not totals["seats"]:
         return None  # no such showtime
-    raw = f"{SEAT_MAP_MARKUP_VERSION}:{showtime_id}:{totals['seats']}:{totals['versions']}:{totals['lapsed']}:{viewer_order_id}"
+    return _etag(showtime_id, totals["seats"], totals["versions"], totals["lapsed"], viewer_order_id)
+
+
+def seat_map_etag_of(
+    *, showtime_id: int, viewer_order_id: int | None, cursor: MapCursor, seats: int
+) -> str | None:
+    """seat_map_etag from a whole-map read (its cursor's token holds the same totals, read in
+    the same statement as the rows): a map drawn anyway needs no aggregate query for its tag."""
+    if not seats:
+        return None
+    versions, lapsed = cursor.token.split("x")
+    return _etag(showtime_id, seats, versions, lapsed, viewer_order_id)
+
+
+def _etag(showtime_id: int, seats, versions, lapsed, viewer_order_id: int | None) -> str:
+    raw = f"{SEAT_MAP_MARKUP_VERSION}:{showtime_id}:{seats}:{versions}:{lapsed}:{viewer_order_id}"
     return '"' + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest() + '"'
 
 

@@ -127,9 +127,7 @@ def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None, fram
     without a basket), its map is the frame's, drawn once for all (see _page_from_frame)."""
     if frame is None:
         context = _seat_map_context(showtime, order=order)
-        etag = selectors.seat_map_etag(
-            showtime_id=showtime.pk, viewer_order_id=_remembered_order_id(request, showtime.pk)
-        )
+        etag = _etag_of(request, showtime.pk, context)
     else:
         context = {
             **selectors.seat_map_of_frame(frame),
@@ -181,12 +179,38 @@ def _seat_map_etag(request: HttpRequest, showtime_id: int) -> str | None:
     )
 
 
-@condition(etag_func=_seat_map_etag)
+def _etag_of(request: HttpRequest, showtime_id: int, context: dict) -> str | None:
+    """The whole map's ETag from the read that drew it (as _seat_map_etag computes it)."""
+    return selectors.seat_map_etag_of(
+        showtime_id=showtime_id,
+        viewer_order_id=_remembered_order_id(request, showtime_id),
+        cursor=context["cursor"],
+        seats=len(context["states"]),
+    )
+
+
 def _seat_map_full(request: HttpRequest, showtime_id: int) -> HttpResponse:
-    """The whole partial; a matching ETag costs one aggregate query and no rendering."""
+    """The whole partial with its ETag. A client that offers one (If-None-Match) is answered by
+    one aggregate query first, and a match costs no rendering; otherwise the tag comes from the
+    read that draws the map (no second query)."""
+    if "If-None-Match" in request.headers:
+        return _seat_map_full_if_changed(request, showtime_id)
+    response, context = _seat_map_drawn(request, showtime_id)
+    if etag := _etag_of(request, showtime_id, context):
+        response["ETag"] = etag
+    return response
+
+
+@condition(etag_func=_seat_map_etag)
+def _seat_map_full_if_changed(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    return _seat_map_drawn(request, showtime_id)[0]
+
+
+def _seat_map_drawn(request: HttpRequest, showtime_id: int) -> tuple[HttpResponse, dict]:
     showtime = _showtime(showtime_id)
     order = selectors.open_order(showtime_id=showtime_id, owner_token=_owner_token(request, create=False))
-    return render(request, "booking/showtime.html#seat-map", _seat_map_context(showtime, order=order))
+    context = _seat_map_context(showtime, order=order)
+    return render(request, "booking/showtime.html#seat-map", context), context
 
 
 @require_GET

@@ -233,6 +233,24 @@ def test_poll_answers_304_to_a_matching_etag_and_changes_after_a_hold(htmx, show
     assert seat_states_in(changed.content.decode())["B3"] == "held"
 
 
+@pytest.mark.parametrize("with_basket", [False, True])
+def test_a_whole_map_takes_its_etag_from_its_own_read(htmx, showtime, with_basket, django_assert_num_queries):
+    """No aggregate query for a map drawn anyway: the read's totals give the same tag, which
+    the next conditional poll (one aggregate, no rows) matches."""
+    from booking import selectors
+
+    seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="someone", actor=Actor("test"))
+    if with_basket:
+        assert htmx.post(url(showtime, "hold"), {"seat": ["A1"]}).status_code == 200
+    htmx.get(url(showtime, "seats"))  # the showtime in memory, the session read once
+    # The read; with a basket also the session (in the database in tests) and the open order.
+    with django_assert_num_queries(3 if with_basket else 1):
+        first = htmx.get(url(showtime, "seats"))
+    viewer = htmx.session.get("orders", {}).get(str(showtime.pk)) if with_basket else None
+    assert first["ETag"] == selectors.seat_map_etag(showtime_id=showtime.pk, viewer_order_id=viewer)
+    assert htmx.get(url(showtime, "seats"), headers={"If-None-Match": first["ETag"]}).status_code == 304
+
+
 def test_poll_etag_changes_when_a_hold_lapses(htmx, showtime, settings):
     settings.HOLD_SECONDS = 2
     order = seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="someone", actor=Actor("test"))
