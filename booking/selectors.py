@@ -239,7 +239,13 @@ def seat_map_read(
         for row in rows
         if row[4] is not None
     }
-    return MapRead(states, MapCursor(xmin, now, f"{versions}x{lapsed}"), seats)
+    return MapRead(states, MapCursor(xmin, now, _map_token(versions, lapsed)), seats)
+
+
+def _map_token(versions: int, lapsed: int) -> str:
+    """A showtime's change token: the sum of its seats' versions and its count of lapsed holds
+    (see MapCursor); the whole map's ETag is made of it too."""
+    return f"{versions}x{lapsed}"
 
 
 def seat_map_too_far_behind(read: MapRead, since: MapCursor) -> bool:
@@ -437,22 +443,21 @@ def seat_map_etag(
     )
     if not totals["seats"]:
         return None  # no such showtime
-    return _etag(showtime_id, totals["seats"], totals["versions"], totals["lapsed"], viewer_order_id)
+    return _etag(
+        showtime_id, totals["seats"], _map_token(totals["versions"], totals["lapsed"]), viewer_order_id
+    )
 
 
 def seat_map_etag_of(
     *, showtime_id: int, viewer_order_id: int | None, cursor: MapCursor, seats: int
 ) -> str | None:
-    """seat_map_etag from a whole-map read (its cursor's token holds the same totals, read in
-    the same statement as the rows): a map drawn anyway needs no aggregate query for its tag."""
-    if not seats:
-        return None
-    versions, lapsed = cursor.token.split("x")
-    return _etag(showtime_id, seats, versions, lapsed, viewer_order_id)
+    """seat_map_etag from a whole-map read (its cursor's token is made of the same totals, read
+    in the same statement as the rows): a map drawn anyway needs no aggregate query for its tag."""
+    return _etag(showtime_id, seats, cursor.token, viewer_order_id) if seats else None
 
 
-def _etag(showtime_id: int, seats, versions, lapsed, viewer_order_id: int | None) -> str:
-    raw = f"{SEAT_MAP_MARKUP_VERSION}:{showtime_id}:{seats}:{versions}:{lapsed}:{viewer_order_id}"
+def _etag(showtime_id: int, seats: int, token: str, viewer_order_id: int | None) -> str:
+    raw = f"{SEAT_MAP_MARKUP_VERSION}:{showtime_id}:{seats}:{token}:{viewer_order_id}"
     return '"' + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest() + '"'
 
 
