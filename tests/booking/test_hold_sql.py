@@ -23,6 +23,7 @@ from booking.services import Actor
 from booking.services.holds_reference import hold_reference, release_reference
 from tests.booking.test_views import HtmxClient, seat_states_in, url
 from tests.fixtures import grid_layout
+from tests.helpers import at_once
 
 # A couple pair (C1/C2) so that partners are added; three rows of three otherwise.
 LAYOUT = {
@@ -348,6 +349,30 @@ def test_the_seats_a_response_redraws_come_from_the_call_itself(showtime):
     body = seat_reads("release", ["A1"], 200)
     assert seat_states_in(body) == {"A1": "available"}
     assert "data-basket-total>€10.00<" in body.replace(" ", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_answers_both_clicks_with_the_seat_as_the_calls_left_it(showtime):
+    """Two tabs (or a double click) of one buyer post the same seat at once: one call holds it,
+    the other finds it already the buyer's; each answer's seats come from its own call, and both
+    show the seat as the buyer's and a basket of two seats, never a half-updated one."""
+    buyer = HtmxClient()
+    assert buyer.post(url(showtime, "hold"), {"seat": ["B1"]}).status_code == 200  # the session
+
+    def click():
+        tab = HtmxClient()
+        tab.cookies = buyer.cookies  # the same browser
+        return tab.post(url(showtime, "hold"), {"seat": ["A1"]})
+
+    answers = at_once(click, 2, timeout=30)
+    assert [a.status_code for a in answers] == [200, 200]
+    for answer in answers:
+        body = answer.content.decode()
+        assert seat_states_in(body) == {"A1": "mine"}
+        assert "data-basket-total>€20.00<" in body.replace(" ", "")
+    order = Order.objects.get(owner_token=buyer.session["owner_token"])
+    assert sorted(order.seat_codes) == ["A1", "B1"]
+    assert LedgerEntry.objects.filter(order=order, action="seat.hold", seats=["A1"]).count() == 1
 
 
 @pytest.mark.django_db

@@ -19,9 +19,9 @@ print(json.dumps({
 """
 
 
-def production_settings(tmp_path, **env) -> dict:
-    unset = ("TRUSTED_PROXY_COUNT", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES")
-    environ = {
+def production_environ(tmp_path, *, unset: tuple[str, ...] = (), **env) -> dict:
+    """This test run's environment under production settings, less `unset`, plus `env`."""
+    return {
         **{k: v for k, v in os.environ.items() if k not in unset},
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
@@ -30,6 +30,12 @@ def production_settings(tmp_path, **env) -> dict:
         "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
         **env,
     }
+
+
+def production_settings(tmp_path, **env) -> dict:
+    environ = production_environ(
+        tmp_path, unset=("TRUSTED_PROXY_COUNT", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES"), **env
+    )
     result = subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS], env=environ, capture_output=True, text=True, timeout=60
     )
@@ -98,17 +104,12 @@ def test_a_server_that_never_answers_fails_a_request_in_seconds(tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # the kernel completes the handshakes; nobody ever reads or writes
         port = silent.getsockname()[1]
-        environ = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "0",
-            "SECRET_KEY": "z" * 60,
-            "ALLOWED_HOSTS": "tickets.example.com",
-            "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
-            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-            "DATABASE_URL": f"postgresql://seatlock@127.0.0.1:{port}/seatlock",
-        }
-        environ.pop("DB_CONNECT_TIMEOUT", None)
+        environ = production_environ(
+            tmp_path,
+            unset=("DB_CONNECT_TIMEOUT",),
+            REDIS_URL=f"redis://127.0.0.1:{port}/0",
+            DATABASE_URL=f"postgresql://seatlock@127.0.0.1:{port}/seatlock",
+        )
         result = subprocess.run(
             [sys.executable, "-c", WAIT_ON_A_SILENT_SERVER],
             env=environ,
