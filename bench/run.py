@@ -739,63 +739,47 @@ def measure(server: Server, results: dict) -> None:
     db_url, workdir, env = results.pop("db_url"), results.pop("workdir"), results.pop("env")
     halls = results.pop("halls")
     showtime_id, codes = halls["sale"], halls["codes"]
-    tps: dict[int, float] = {}
-
-    def ceiling(wanted: int) -> dict:
-        clients, why = pg_clients(db_url, wanted)
-        if clients not in tps:
-            say(f"pgbench ceiling: {clients} clients = {why}")
-            tps[clients] = pgbench(db_url, clients)
-        return {"pgbench_clients": clients, "pgbench_tps": tps[clients], "pgbench_clients_why": why}
 
     def wanted(name: str) -> bool:
         return not ONLY or name in ONLY
 
-    def repeated(name: str, wanted: int, sale) -> dict:
-        """The sale REPEATS times, each followed by its own pgbench run: this VM's speed drifts
-        by half within minutes, so a ratio is only fair between neighbours in time. The run
-        with the median ratio is reported, all ratios with it."""
+    def repeated(name: str, clients_wanted: int, rate: str, sale) -> dict:
+        """`sale(run_index)` REPEATS times, each followed by its own pgbench run: this VM's speed
+        drifts by half within minutes, so a ratio is only fair between neighbours in time. The
+        run with the median ratio of its `rate` to pgbench's is reported, all ratios with it."""
         runs = []
         for i in range(REPEATS):
-            say(f"{name}" + (f" (run {i + 1} of {REPEATS})" if REPEATS > 1 else ""))
+            say(name + (f" (run {i + 1} of {REPEATS})" if REPEATS > 1 else ""))
             run = sale(i)
-            clients, why = pg_clients(db_url, wanted)
+            clients, why = pg_clients(db_url, clients_wanted)
             say(f"pgbench: {clients} clients = {why}")
             run.update(pgbench_clients=clients, pgbench_tps=pgbench(db_url, clients), pgbench_clients_why=why)
-            run["ratio"] = (run.get("seats_per_second") or run.get("db_seats_per_second") or 0) / run[
-                "pgbench_tps"
-            ]
+            run["ratio"] = (run[rate] or 0) / run["pgbench_tps"]
             runs.append(run)
         median = sorted(runs, key=lambda run: run["ratio"])[len(runs) // 2]
         return {**median, "ratios": [run["ratio"] for run in runs]}
 
     if wanted("flash"):
-        results["flash"] = [
-            repeated(
-                f"flash sale (hold only, wrk): {buyers} buyers for {DURATION}s",
-                buyers,
-                lambda i, buyers=buyers: flash_sale(
-                    server,
-                    showtime_id,
-                    codes,
-                    buyers,
-                    db_url,
-                    workdir,
-                    profile=PYSPY and i == 0 and buyers == BUYERS[0],
-                ),
-            )
-            for buyers in BUYERS
-        ]
+        results["flash"] = []
+        for buyers in BUYERS:
+
+            def sale(i: int, buyers: int = buyers) -> dict:
+                profile = PYSPY and i == 0 and buyers == BUYERS[0]
+                return flash_sale(server, showtime_id, codes, buyers, db_url, workdir, profile=profile)
+
+            name = f"flash sale (hold only, wrk): {buyers} buyers for {DURATION}s"
+            results["flash"].append(repeated(name, buyers, "seats_per_second", sale))
     if wanted("read"):
         # Twice: reading the whole map before every click (as the naive backend's buyers in
-        # issue #13 do: a client that keeps no copy), then as the page does (its cursor).
+        # issue #13 do: a client that keeps no copy), then as the page does (its cursor). Every
+        # read-then-hold row is compared with the cursor sale's pgbench (the report).
         say(f"read-then-hold flash sale: {READ_BUYERS} buyers reading the whole map, until sold out")
         whole = buyers_with_cpu(server, db_url, showtime_id, READ_BUYERS, SCENARIO_SECONDS, with_cursor=False)
-        whole.update(ceiling(READ_BUYERS))
         results["read_then_hold_whole"] = whole
         results["read_then_hold"] = repeated(
             f"read-then-hold flash sale: {READ_BUYERS} buyers reading with their cursor, until sold out",
             READ_BUYERS,
+            "db_seats_per_second",
             lambda i: buyers_with_cpu(server, db_url, showtime_id, READ_BUYERS, SCENARIO_SECONDS),
         )
     if wanted("watchers"):
