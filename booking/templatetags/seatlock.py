@@ -2,7 +2,7 @@
 
 from django import template
 
-from booking import formatting, seatmap
+from booking import formatting, seatchange, seatmap
 
 register = template.Library()
 
@@ -46,6 +46,16 @@ def seat_category(geometry, code, zone_labels):
     return seatmap.seat_category(geometry, code, zone_labels)
 
 
-@register.simple_tag
-def basket_lines(basket, geometry, zone_labels):
-    return seatmap.basket_lines(basket.seats, geometry, zone_labels, basket.currency)
+@register.simple_tag(takes_context=True)
+def basket_card(context):
+    """The seat page's basket card, drawn as every hold's answer draws it (booking.seatchange)."""
+    return seatchange.basket_card(
+        context["request"],
+        basket=context["basket"],
+        showtime_id=context["showtime"].pk,
+        geometry=context["geometry"],
+        zone_labels=context["zone_labels"],
+        sales_open=context["sales_open"],
+        sold_out=context.get("sold_out", False),
+        hold_minutes=context["hold_minutes"],
+    )

@@ -21,7 +21,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition, require_GET, require_POST
 from django.views.decorators.vary import vary_on_cookie, vary_on_headers
 
-from booking import metrics, selectors, services
+from booking import metrics, seatchange, selectors, services
 from booking.exceptions import (
     BookingError,
     CompanionNeeded,
@@ -414,9 +414,10 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     changed = _changed_codes(showtime, codes, error)
     rows = error.seat_rows if error is not None else getattr(order, "seat_rows", None)
     context = _seat_map_context(showtime, order=order, codes=changed, rows=rows)
-    context["changed"] = [context["states"][c] for c in changed if c in context["states"]]
-    context["error"] = error
-    response = render(request, "booking/showtime.html#seat-change", context, status=status)
+    views = [context["states"][c] for c in changed if c in context["states"]]
+    response = HttpResponse(
+        seatchange.seat_change(request, context, changed=views, error=error), status=status
+    )
     return _with_retry_after(response, error)
 
 
