@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,7 +103,7 @@ _SEAT_ROWS_SQL = """,
 _HOLD_SQL = (
     """
 SELECT r.outcome, r.outcome_seats, r.opened, r.expired_reference, r.expired_seats,
-       r.expired_late_seconds, (r.owner_order).*"""
+       r.expired_late_seconds, row_to_json(r.owner_order)::text AS owner_order"""
     + _SEAT_ROWS_SQL
     + """
   FROM booking_seat_hold(
@@ -121,7 +121,7 @@ SELECT r.outcome, r.outcome_seats, r.opened, r.expired_reference, r.expired_seat
 
 _RELEASE_SQL = (
     """
-SELECT r.outcome, r.outcome_seats, (r.owner_order).*"""
+SELECT r.outcome, r.outcome_seats, row_to_json(r.owner_order)::text AS owner_order"""
     + _SEAT_ROWS_SQL
     + """
   FROM booking_seat_release(
@@ -152,20 +152,35 @@ def _call(sql: str, params: dict, head: int) -> tuple[tuple, Order | None, list[
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-            columns = [c.name for c in cursor.description[head:]]
     except OperationalError as exc:
         # The function answers its own lock timeouts (`busy`); a deadlock aborts the statement
         # (and a caller's transaction) whole, so nothing was changed: busy, try again.
         if lock_conflict(exc):
             raise SeatsBusy(()) from exc
         raise
-    values = dict(zip(columns, row[head:], strict=True))
-    order = None
-    if values["id"] is not None:
-        order = Order.from_db(
-            connection.alias, [f.attname for f in _ORDER_FIELDS], [values[f.column] for f in _ORDER_FIELDS]
-        )
-    return row[:head], order, _seat_rows(values["seat_rows"])
+    return row[:head], _order(row[head]), _seat_rows(row[head + 1])
+
+
+# The order comes back as one JSON column, not one column per field: psycopg prepares a loader
+# and a description entry for every column of every result, which for the order's twenty
+# fields cost more than parsing the JSON (docs/benchmarks.md, 2026-12-06 third session).
+_ORDER_ATTNAMES = [f.attname for f in _ORDER_FIELDS]
+_ORDER_COLUMNS = [(f.column, isinstance(f, models.DateTimeField)) for f in _ORDER_FIELDS]
+
+
+def _order(text: str | None) -> Order | None:
+    """The owner's order from the call's `row_to_json` (None when the call found none)."""
+    values = json.loads(text) if text is not None else None
+    if not values or values["id"] is None:
+        return None
+    return Order.from_db(
+        connection.alias,
+        _ORDER_ATTNAMES,
+        [
+            datetime.fromisoformat(values[column]) if is_time and values[column] else values[column]
+            for column, is_time in _ORDER_COLUMNS
+        ],
+    )
 
 
 def _seat_rows(text: str | None) -> list[tuple] | None:

@@ -305,6 +305,41 @@ def test_a_hold_a_refusal_and_a_release_are_one_statement_each(showtime):
     assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
 
 
+def _fields(order):
+    return {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_order_a_call_returns_is_the_stored_order_field_for_field(showtime):
+    """The call hands the order back as one JSON column (booking.services.holds._order): every
+    field, times and the client address included, comes out as the ORM reads it."""
+    order = services.seat_hold(
+        showtime_id=showtime.pk,
+        codes=["A1", "A2"],
+        owner_token="buyer",
+        actor=Actor.session("buyer"),
+        client_ip="192.0.2.7",
+    )
+    stored = Order.objects.get(pk=order.pk)
+    assert _fields(order) == _fields(stored)
+    assert order.expires_at.tzinfo is not None and order.client_ip == "192.0.2.7"
+    assert order._state.adding is False and order._state.db == "default"
+
+    _hold(showtime, ["B1"], owner="other")
+    with pytest.raises(SeatUnavailable) as refused:
+        _hold(showtime, ["B1"])
+    assert _fields(refused.value.order) == _fields(stored)
+
+    order = services.seat_release(
+        showtime_id=showtime.pk, codes=["A1", "A2"], owner_token="buyer", actor=Actor("t")
+    )
+    assert _fields(order) == _fields(Order.objects.get(pk=order.pk))
+    assert order.seat_codes == [] and order.total == 0
+
+    with pytest.raises(BookingError):  # nothing of its own to release: no order comes back
+        services.seat_release(showtime_id=showtime.pk, codes=["B1"], owner_token="nobody", actor=Actor("t"))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_hold_and_a_409_through_the_htmx_view_cost_three_statements_at_most(
     showtime, django_assert_max_num_queries
