@@ -305,6 +305,22 @@ def test_a_hold_a_refusal_and_a_release_are_one_statement_each(showtime):
     assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
 
 
+@pytest.mark.django_db
+def test_the_hot_path_functions_plan_their_statements_once_per_connection():
+    """Migration 0012: without the setting PostgreSQL planned every statement of every call anew
+    (over half of a hold's database time); a CREATE OR REPLACE that forgot it would undo that."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proconfig FROM pg_proc WHERE proname = ANY (%s) ORDER BY proname",
+            [["booking_seat_hold", "booking_seat_release", "booking_seat_rows"]],
+        )
+        settings_by_function = dict(cursor.fetchall())
+    assert settings_by_function == {
+        name: ["plan_cache_mode=force_generic_plan"]
+        for name in ("booking_seat_hold", "booking_seat_release", "booking_seat_rows")
+    }
+
+
 def _fields(order):
     return {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields}
 
