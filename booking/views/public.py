@@ -237,7 +237,10 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
         return shared
     showtime = _showtime(showtime_id)
     read = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, since=since)
-    selectors.seat_map_token_remember(showtime_id=showtime.pk, token=read.cursor.token)
+    if cached.token is None:
+        # Kept only where no token is (an `add`): when the cache just showed one (a commit's
+        # marker, in a sale), the add would change nothing and cost a round trip.
+        selectors.seat_map_token_remember(showtime_id=showtime.pk, token=read.cursor.token)
     if read.cursor.token == since.token:
         return HttpResponseNotModified()
     if selectors.seat_map_too_far_behind(read, since):

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from booking.formatting import seat_label
@@ -295,20 +296,13 @@ def test_without_a_cache_the_page_reads_the_map_itself(showtime, settings):
     assert seat_states_in(HtmxClient().get(url(showtime)).content.decode())["B1"] == "held"
 
 
-def test_a_poll_answered_from_the_cache_is_one_round_trip(
-    showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch
-):
-    """Token, frame and the answer drawn for this cursor come in one MGET: a poll used to wait
-    on the cache three times, and on a busy machine those waits were most of its time."""
+def cache_calls(monkeypatch) -> list[str]:
+    """The calls this thread's cache backend gets from here on (the test client's requests run
+    in this thread), by method name."""
     from django.core.cache import caches
 
-    cache.clear()
-    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
-    with django_capture_on_commit_callbacks(execute=True):
-        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
-    answer = poll(HtmxClient(), showtime, first)  # draws the answer for this cursor
     calls, depth = [], [0]
-    backend = caches["default"]  # this thread's: the test client's requests run in it
+    backend = caches["default"]
 
     def counted(name, method):
         def call(*args, **kwargs):
@@ -324,6 +318,20 @@ def test_a_poll_answered_from_the_cache_is_one_round_trip(
 
     for name in ("get", "get_many", "set", "add", "set_many"):
         monkeypatch.setattr(backend, name, counted(name, getattr(backend, name)))
+    return calls
+
+
+def test_a_poll_answered_from_the_cache_is_one_round_trip(
+    showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch
+):
+    """Token, frame and the answer drawn for this cursor come in one MGET: a poll used to wait
+    on the cache three times, and on a busy machine those waits were most of its time."""
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    answer = poll(HtmxClient(), showtime, first)  # draws the answer for this cursor
+    calls = cache_calls(monkeypatch)
     with django_assert_num_queries(0):
         again = poll(HtmxClient(), showtime, first)
     assert again.content == answer.content and seat_states_in(again.content.decode()) == {"B1": "held"}
@@ -332,6 +340,35 @@ def test_a_poll_answered_from_the_cache_is_one_round_trip(
     with django_assert_num_queries(0):
         assert poll(HtmxClient(), showtime, cursor_in(answer.content.decode())).status_code == 304
     assert calls == ["get_many"]
+
+
+def test_a_buyers_poll_in_a_sale_reads_the_database_once_and_writes_no_cache(
+    showtime, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A buyer's poll (its map has "mine") reads the database; in a sale every commit leaves its
+    marker in the token's key, so keeping the read's token there (an `add`) would change
+    nothing: the poll skips it, and costs the MGET and its session's read."""
+    cache.clear()
+    buyer = HtmxClient()
+    assert buyer.post(url(showtime, "hold"), {"seat": "A1"}).status_code == 200
+    first = cursor_in(buyer.get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):  # someone else's hold: the marker
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    calls = cache_calls(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        answer = poll(buyer, showtime, first)
+    # The map's read; the session is read from the cache (and from the database too when the
+    # cache is this process's memory: not the poll's doing).
+    assert len([q for q in queries.captured_queries if "django_session" not in q["sql"]]) == 1
+    # (A1 may come again: in a test the whole test is one transaction, newer than any cursor.)
+    assert seat_states_in(answer.content.decode()) | {"A1": "mine"} == {"A1": "mine", "B1": "held"}
+    # The poll's MGET, and the session's read when sessions live in the cache (REDIS_URL).
+    assert calls in (["get_many"], ["get", "get_many"], ["get_many", "get"])
+    # With no token in the cache (it expired), the read's token is kept for the next polls.
+    cache.delete(seat_map_token_key(showtime.pk))
+    calls.clear()
+    poll(buyer, showtime, first)
+    assert "add" in calls
 
 
 def test_viewers_too_far_behind_share_one_drawing_of_the_whole_map(
