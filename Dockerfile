@@ -1,4 +1,4 @@
-# SeatLock production image: slim Python, non-root, static files collected at build, gunicorn.
+# SeatLock production image: slim Python, non-root, static files collected at build, granian.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -31,4 +31,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
 
-CMD ["gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py"]
+CMD ["python", "-m", "config.webserver"]

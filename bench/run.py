@@ -1,4 +1,4 @@
-"""`make bench`: a premiere goes on sale. SeatLock under gunicorn with production settings,
+"""`make bench`: a premiere goes on sale. SeatLock under granian (as production runs it) with production settings,
 driven by wrk (C, cheap on a 2-core machine) where a request needs nothing from the previous
 response, and by Python threads where it does (read the map, then hold a seat from it);
 measured against pgbench running the same lock-check-update transaction on the same database.
@@ -59,8 +59,17 @@ PYSPY = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
 # A subset of the scenarios, for working on one of them: flash, read, watchers, poll, sizes.
 # The run then prints what it measured and leaves the docs files alone.
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
-WORKERS = int(os.environ.get("GUNICORN_WORKERS", "5"))
-THREADS = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The web pool (holds, pages) as production runs it: granian, a process a core, 3 threads each
+# (config/servers.py); BENCH_WEB_SERVER=gunicorn measures config/gunicorn.py's sync workers.
+WEB_SERVER = os.environ.get("BENCH_WEB_SERVER", "granian")
+if WEB_SERVER not in ("granian", "gunicorn"):
+    raise SystemExit(f"BENCH_WEB_SERVER={WEB_SERVER!r}: granian or gunicorn")
+if WEB_SERVER == "granian":
+    WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(os.cpu_count() or 1)))
+    THREADS = int(os.environ.get("BENCH_WEB_THREADS", "3"))
+else:
+    WORKERS = int(os.environ.get("GUNICORN_WORKERS", "5"))
+    THREADS = int(os.environ.get("GUNICORN_THREADS", "1"))
 # The seat-map partial (GET /showtimes/<id>/seats/: viewers' polls and buyers' map reads) is
 # served by a pool of its own, as a load balancer routing that path would (docs/operations.md,
 # "A pool for the seat map"): polls then never queue behind holds. 0: one pool for everything.
@@ -141,6 +150,11 @@ def server_env(db_url: str, workdir: Path) -> dict:
         "STRIPE_WEBHOOK_SECRET": "whsec_bench",
         "STATIC_ROOT": str(workdir / "static"),
         "GUNICORN_BIND": f"{HOST}:{PORT}",
+        "WEB_HOST": HOST,
+        "PORT": str(PORT),
+        "WEB_WORKERS": str(WORKERS),
+        "WEB_THREADS": str(THREADS),
+        "WEB_ACCESS_LOG": "0",
         "GUNICORN_WORKERS": str(WORKERS),
         "GUNICORN_THREADS": str(THREADS),
         "GUNICORN_ACCESS_LOG": "",
@@ -195,10 +209,11 @@ GUNICORN = (
     "3",
 )
 MAP_SERVER = ("-m", "config.mapserver")  # granian, as docker-compose's web-map runs it
+WEB_SERVER_COMMAND = ("-m", "config.webserver") if WEB_SERVER == "granian" else GUNICORN
 
 
 class Server:
-    """A server (gunicorn, or the map pool's granian) in its own process group, its output in a
+    """A server (the web pool, or the map pool) in its own process group, its output in a
     file (a pipe nobody reads fills up and blocks every worker), stopped for sure: SIGTERM, then
     SIGKILL after a few seconds."""
 
@@ -426,7 +441,7 @@ def pyspy_start(server: Server, workdir: Path):
         raise BenchError("BENCH_PYSPY=1 needs py-spy: .venv/bin/pip install py-spy")
     out = workdir / "holds.pyspy.txt"
     seconds = max(2, min(DURATION, 5))
-    say(f"py-spy: sampling the gunicorn workers for {seconds}s of the flash sale")
+    say(f"py-spy: sampling the web pool's workers for {seconds}s of the flash sale")
     proc = subprocess.Popen(
         [
             *(py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"),
@@ -453,7 +468,7 @@ def pyspy_finish(proc, out: Path, log: Path) -> list[dict]:
 
 
 def pg_clients(db_url: str, wanted: int) -> tuple[int, str]:
-    """pgbench clients that fit: max_connections less those in use, gunicorn's and a margin."""
+    """pgbench clients that fit: max_connections less those in use, the web tier's and a margin."""
     import psycopg
 
     with psycopg.connect(db_url) as conn:
@@ -622,6 +637,7 @@ def main() -> int:
         None,
         {
             "quick": QUICK,
+            "server": WEB_SERVER,
             "workers": WORKERS,
             "threads": THREADS,
             "map_workers": MAP_WORKERS,
@@ -722,9 +738,9 @@ def prepare_and_serve(results: dict) -> Server:
     analyze(db_url)
     results.update(db_url=db_url, workdir=workdir, env=env, halls=halls)
     say(
-        f"showtime {halls['sale']}: {len(halls['codes'])} seats; gunicorn: {WORKERS} workers × {THREADS} thread(s)"
+        f"showtime {halls['sale']}: {len(halls['codes'])} seats; web pool: {WEB_SERVER}, {WORKERS} workers × {THREADS} thread(s)"
     )
-    server = Server(env, workdir / "gunicorn.log")
+    server = Server(env, workdir / f"{WEB_SERVER}.log", command=WEB_SERVER_COMMAND)
     if MAP_WORKERS:
         say(
             f"the seat map's own pool: granian, {MAP_WORKERS} workers × {MAP_THREADS} threads on {MAP_URL} "
@@ -857,9 +873,9 @@ def report(r: dict) -> None:
         f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
         "| where the map is served | "
         + (
-            f"its own pool: granian, {r['map_workers']} workers × {r.get('map_threads', 1)} threads (holds: gunicorn, {r['workers']} sync workers)"
+            f"its own pool: granian, {r['map_workers']} workers × {r.get('map_threads', 1)} threads (holds: {r.get('server', 'gunicorn')}, {r['workers']} workers × {r.get('threads', 1)} threads)"
             if r.get("map_workers")
-            else f"the one pool of {r['workers']} workers"
+            else f"the one pool of {r['workers']} workers × {r.get('threads', 1)} threads"
         )
         + " |",
         f"| first maps (before the sale, not measured) | {v['viewers']} in {v['warmup_seconds']:.1f} s "

@@ -31,7 +31,7 @@ def on_starting(server):
 
 
 def clear_multiproc_dir() -> None:
-    """Empty PROMETHEUS_MULTIPROC_DIR (when set) before any worker starts; config/mapserver.py
+    """Empty PROMETHEUS_MULTIPROC_DIR (when set) before any worker starts; config/servers.py
     calls it too."""
     if PROMETHEUS_MULTIPROC_DIR:
         os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
