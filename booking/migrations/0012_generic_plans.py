@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.db import migrations
 
 # The hot path's functions plan each of their statements once per connection.
@@ -44,23 +46,10 @@ END;
 $$;
 """
 
-PREVIOUS = """
-CREATE OR REPLACE FUNCTION booking_seat_rows(p_showtime_id bigint, p_codes text[], p_order_id bigint)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    IF p_codes IS NULL THEN
-        RETURN NULL;
-    END IF;
-    RETURN (
-        SELECT coalesce(jsonb_agg(jsonb_build_array(s.code, s.status, s.order_id, s.held_until, s.price, s.zone)), '[]')
-          FROM booking_showseat s
-         WHERE s.showtime_id = p_showtime_id
-           AND (s.code = ANY (p_codes) OR (s.order_id = p_order_id AND s.status = 'held'))
-    );
-END;
-$$;
-"""
+# Going back restores 0011's function (the same text, as a replacement).
+PREVIOUS = import_module("booking.migrations.0011_seat_rows_function").SQL.replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+)
 
 
 class Migration(migrations.Migration):
