@@ -108,6 +108,9 @@ def basket_card(
         total = escape(formatting.money(basket.total, basket.currency))
         left = basket.seconds_left
         expires = timezone.localtime(basket.expires_at).isoformat() if basket.expires_at else ""
+        # One masked token for every form of the card: each get_token() masks anew (32 random
+        # draws), and the card has a form per offered companion seat besides the checkout form.
+        csrf = escape(get_token(request))
         out += [
             '<ul class="list-unstyled mb-2">',
             seatmap.basket_lines(basket.seats, geometry, zone_labels, basket.currency),
@@ -123,7 +126,7 @@ def basket_card(
             label = _("Add the companion seat %(code)s") % {"code": code}
             out += [
                 fixed.companion_form,
-                escape(get_token(request)),
+                csrf,
                 f'"><button type="submit" name="seat" value="{escape(code)}" ',
                 f'class="btn btn-sm btn-outline-secondary">{escape(label)}</button></form>',
             ]
@@ -131,7 +134,7 @@ def basket_card(
         seats = ngettext("%(seats)s seat", "%(seats)s seats", count) % {"seats": count}
         out += [
             fixed.checkout_form,
-            escape(get_token(request)),
+            csrf,
             fixed.checkout_rest,
             # Phones: the map fills the screen and the basket is below it; this bar stays in view.
             '<div class="basket-bar" data-basket-bar>',
