@@ -173,8 +173,8 @@ def test_the_web_pool_serves_the_page_and_a_hold_on_one_connection(web_pool, sho
 
 def test_two_buyers_clicking_one_seat_at_once_in_the_threaded_pool_get_it_once(web_pool, showtime):
     """The web pool runs requests in threads (2 processes of 2 here): two buyers' holds of the
-    same seat sent at the same moment (A1: a row's end, so the stranded-seat rule lets it go
-alone), one wins and one gets the 409, and the seat is held once."""
+    same seat sent at the same moment (A1, a row's end: the stranded-seat rule lets it go
+    alone), one wins and one gets the 409, and the seat is held once."""
     _process, port, _log = web_pool
     browsers = [visit(port, showtime) for _ in range(2)]
     turn = iter(browsers)
