@@ -13,6 +13,8 @@ BUYER_FIELD = re.compile(r'name="buyer" value="([^"]+)"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 FREE_SEAT = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?available\b')
 SEAT_STATE = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?([a-z-]+)')
+# Django's default SESSION_COOKIE_NAME, which SeatLock keeps.
+SESSION_COOKIE = "sessionid"
 # The page's poll sends the cursor of its last answer and gets only what changed since.
 CURSOR_FIELD = re.compile(r'id="seat-cursor" name="since" value="([^"]*)"')
 
@@ -75,18 +77,24 @@ class Buyer:
         self, host: str, port: int, showtime_id: int, *, timeout: float = 10.0, map_port: int | None = None
     ):
         self.browser = Browser(host, port, timeout=timeout)
-        # The map's reads go where a load balancer would send them (the seat map's own pool),
-        # with the same cookies: one browser, two connections.
-        self.reader = self.browser
+        # The map's reads go where the load balancer sends them (docs/operations.md, "A pool for
+        # the seat map"): to the seat map's own pool while the buyer has no session, to the web
+        # pool once it has one (its map then shows its own seats, read from the database). The
+        # same cookies either way: one browser, two connections.
+        self.map_browser = self.browser
         if map_port is not None and map_port != port:
-            self.reader = Browser(host, map_port, timeout=timeout)
-            self.reader.cookies = self.browser.cookies
+            self.map_browser = Browser(host, map_port, timeout=timeout)
+            self.map_browser.cookies = self.browser.cookies
         self.showtime_id = showtime_id
         self.buyer = self.csrf = ""
         self.held = 0
         # The seat map as this buyer's page shows it, and the cursor its next poll sends.
         self.seats: dict[str, str] = {}
         self.cursor = ""
+
+    def reader(self) -> Browser:
+        """Where this buyer's read of the seat-map partial goes: by its session cookie."""
+        return self.browser if SESSION_COOKIE in self.browser.cookies else self.map_browser
 
     def open_page(self) -> None:
         self.browser.cookies.clear()
@@ -95,7 +103,7 @@ class Buyer:
         buyer, csrf = BUYER_FIELD.search(html), CSRF_FIELD.search(html)
         if status != 200 or not buyer or not csrf:
             raise BenchError(f"the seat-map page answered {status} without a buyer token and CSRF field")
-        if "sessionid" in self.browser.cookies:
+        if SESSION_COOKIE in self.browser.cookies:
             raise BenchError("the seat-map page set a session cookie: it should write no session")
         self.buyer, self.csrf, self.held = buyer.group(1), csrf.group(1), 0
         self._apply(html, whole=True)
@@ -117,7 +125,7 @@ class Buyer:
         path = f"/showtimes/{self.showtime_id}/seats/"
         if with_cursor and self.cursor:
             path += f"?since={quote(self.cursor, safe='')}"
-        status, _headers, body, seconds = self.reader.request("GET", path, headers={"HX-Request": "true"})
+        status, _headers, body, seconds = self.reader().request("GET", path, headers={"HX-Request": "true"})
         if status == 200:
             html = body.decode()
             self._apply(html, whole='id="seat-map"' in html)
@@ -130,7 +138,7 @@ class Buyer:
         headers = {"HX-Request": "true"}
         if etag:
             headers["If-None-Match"] = etag
-        return self.reader.request("GET", f"/showtimes/{self.showtime_id}/seats/", headers=headers)
+        return self.reader().request("GET", f"/showtimes/{self.showtime_id}/seats/", headers=headers)
 
     def hold(self, seat: str):
         # What htmx sends for a click: the seat form's fields (CSRF, buyer) and the seat.
@@ -147,7 +155,8 @@ class Buyer:
 
     def close(self) -> None:
         self.browser.close()
-        self.reader.close()
+        if self.map_browser is not self.browser:
+            self.map_browser.close()
 
 
 def free_seats(html: bytes) -> list[str]:

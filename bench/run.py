@@ -576,6 +576,8 @@ def watchers(server: Server, db_url: str, showtime_id: int, env: dict, workdir: 
     warmup = 3 if QUICK else 10
     args += ["--viewers", str(VIEWERS), "--seconds", str(WATCH_SECONDS + warmup + 60)]
     args += ["--warmup", str(warmup), "--ready-file", str(ready_file)]
+    if dump := os.environ.get("BENCH_WATCH_DUMP"):
+        args += ["--dump", dump]  # every measured poll: when sent, ms, status (bench/watchers.py)
     viewers = subprocess.Popen(
         [sys.executable, *args],
         cwd=BASE_DIR,

@@ -426,6 +426,50 @@ def seat_map_answer_remember(key: str, content) -> None:
         cache.set(key, content, SEAT_MAP_FRAME_SECONDS)
 
 
+# --- a process's memory of the answers to visitors without a session -----------------------
+#
+# Even from the cache, a poll cost a round trip to Redis, and on a 2-core machine selling a
+# premiere to 1,000 watchers the map's pool spent half its time in them: each round trip gives
+# up the GIL three times (redis-py's check of the connection, the send, the read) and waits to
+# get it back behind the other threads, so during the sale every poll queued for ~450 ms
+# (docs/benchmarks.md). A visitor without a session has no basket, and answers to such polls
+# are the same for everyone with that cursor: what this process last answered for a cursor is
+# reused for SEAT_MAP_POLL_MEMO_SECONDS. A commit made by this process forgets its showtime's
+# answers at once (seat_map_poll_memo_forget); one made by another process shows up here within
+# that time — on top of a frame's second, well inside the poll's 3 s. Never for a visitor
+# with a session: a buyer's own seats come from the database.
+SEAT_MAP_POLL_MEMO_SECONDS = 0.5
+SEAT_MAP_POLL_MEMO_MAX = 256  # answers kept a showtime (cursors in use: a few per frame)
+NOT_MODIFIED = "not modified"  # the answer of a poll whose cursor is the map now
+
+# showtime id -> {answer key: (monotonic time until which it holds, answer)}. Dicts, read and
+# written by single operations: safe across a process's threads under the GIL.
+_poll_memo: dict[int, dict[str, tuple[float, object]]] = {}
+
+
+def seat_map_poll_memo(showtime_id: int, key: str):
+    """NOT_MODIFIED, an answer (whole map?, gzipped content) or None (not known here)."""
+    kept = _poll_memo.get(showtime_id, {}).get(key)
+    if kept is None or kept[0] < time.monotonic():
+        return None
+    return kept[1]
+
+
+def seat_map_poll_memo_remember(showtime_id: int, key: str, answer) -> None:
+    answers = _poll_memo.setdefault(showtime_id, {})
+    if len(answers) >= SEAT_MAP_POLL_MEMO_MAX:
+        _poll_memo[showtime_id] = answers = {}  # all older than the frames in use: start over
+    answers[key] = (time.monotonic() + SEAT_MAP_POLL_MEMO_SECONDS, answer)
+
+
+def seat_map_poll_memo_forget(showtime_id: int | None = None) -> None:
+    """This showtime's kept answers (after a commit), or every showtime's (None)."""
+    if showtime_id is None:
+        _poll_memo.clear()
+    else:
+        _poll_memo.pop(showtime_id, None)
+
+
 def seat_map_etag(
     *, showtime_id: int, viewer_order_id: int | None, now: datetime | None = None
 ) -> str | None:

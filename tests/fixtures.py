@@ -72,6 +72,18 @@ def _showtime_memory():
     selectors.showtimes_forget()
 
 
+@pytest.fixture(autouse=True)
+def _poll_memory():
+    """Each test starts with no poll answers kept by this process (booking.selectors.
+    seat_map_poll_memo): a test that changes seats behind the services' back, or clears the
+    cache, must not be answered from an earlier test's memory."""
+    from booking import selectors
+
+    selectors.seat_map_poll_memo_forget()
+    yield
+    selectors.seat_map_poll_memo_forget()
+
+
 @pytest.fixture
 def make_showtime(db):
     """Build a showtime (with its inventory) on a hall with the given layout."""

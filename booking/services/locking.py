@@ -21,7 +21,12 @@ from django.utils.translation import gettext as _
 
 from booking.exceptions import InvalidSeat, SeatsBusy
 from booking.models import LedgerEntry, Order, SeatStatus, ShowSeat
-from booking.selectors import SEAT_MAP_CHANGED, SEAT_MAP_TOKEN_SECONDS, seat_map_token_key
+from booking.selectors import (
+    SEAT_MAP_CHANGED,
+    SEAT_MAP_TOKEN_SECONDS,
+    seat_map_poll_memo_forget,
+    seat_map_token_key,
+)
 
 SEAT_CODE_RE = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,2}$")
 MAX_CODES_PER_REQUEST = 50
@@ -136,7 +141,9 @@ def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
 
 def seat_map_changed(showtime_id: int) -> None:
     """After a commit that changed seats: polls of this showtime must look at the database
-    again (they answer 304 without a query while the cache vouches for their token)."""
+    again (they answer 304 without a query while the cache vouches for their token), and
+    this process forgets the answers it kept for them (first: the cache may be down)."""
+    seat_map_poll_memo_forget(showtime_id)
     cache.set(seat_map_token_key(showtime_id), SEAT_MAP_CHANGED, SEAT_MAP_TOKEN_SECONDS)
 
 

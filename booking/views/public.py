@@ -226,15 +226,19 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     since = selectors.MapCursor.parse(request.GET.get("since"))
     if since is None:
         return _seat_map_full(request, showtime_id)  # with its ETag: a 304 costs one aggregate
-    cached = selectors.seat_map_poll_cached(
-        showtime_id=showtime_id, answer_key=_frame_answer_key(showtime_id, since)
-    )
+    answer_key = _frame_answer_key(showtime_id, since)
+    # No session, no basket: the answer is everyone's with this cursor, and the one this
+    # process gave a moment ago serves (selectors.seat_map_poll_memo: no cache round trip).
+    shared = settings.SESSION_COOKIE_NAME not in request.COOKIES
+    if shared and (kept := selectors.seat_map_poll_memo(showtime_id, answer_key)) is not None:
+        return _poll_response(request, kept)
+    cached = selectors.seat_map_poll_cached(showtime_id=showtime_id, answer_key=answer_key)
     if cached.token == since.token:
-        return HttpResponseNotModified()
+        return _shared_poll_response(request, showtime_id, answer_key, selectors.NOT_MODIFIED, shared)
     viewer_order_id = _remembered_order_id(request, showtime_id)
     # Nothing of theirs on the map: the shared frame answers (see selectors.seat_map_frame).
-    if viewer_order_id is None and (shared := _seat_map_from_frame(request, showtime_id, since, cached)):
-        return shared
+    if viewer_order_id is None and (answer := _seat_map_from_frame(request, showtime_id, since, cached)):
+        return _shared_poll_response(request, showtime_id, answer_key, answer, shared)
     showtime = _showtime(showtime_id)
     read = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, since=since)
     if cached.token is None:
@@ -251,6 +255,20 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     )
     response["HX-Reswap"] = "none"  # out-of-band swaps only: the map stays
     return response
+
+
+def _shared_poll_response(request: HttpRequest, showtime_id: int, key: str, answer, shared: bool):
+    """The answer of a poll from the cache, kept in this process for the next visitor without a
+    session who brings the same cursor."""
+    if shared:
+        selectors.seat_map_poll_memo_remember(showtime_id, key, answer)
+    return _poll_response(request, answer)
+
+
+def _poll_response(request: HttpRequest, answer) -> HttpResponse:
+    if answer == selectors.NOT_MODIFIED:
+        return HttpResponseNotModified()
+    return _frame_response(request, *answer)
 
 
 def _frame_whole_map(request: HttpRequest, frame) -> bytes:
@@ -278,25 +296,25 @@ def _compressed(content: str) -> bytes:
     return gzip.compress(content.encode(), mtime=0)
 
 
-def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) -> HttpResponse | None:
+def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached):
     """A poll of a viewer without a basket, answered from the showtime's shared frame
     (selectors.seat_map_frame): 304, or the seats changed since the cursor, or the whole map
     when a delta would not pay — each answer drawn once per (cursor, frame, language), then
-    served from the cache. None: ask the database (no cache, a cursor newer than the frame or
-    whose map is not known). A frame older than the cursor would show the viewer seats going
-    back in time."""
+    served from the cache. The answer: NOT_MODIFIED or (whole map?, gzipped content); None: ask
+    the database (no cache, a cursor newer than the frame or whose map is not known). A frame
+    older than the cursor would show the viewer seats going back in time."""
     if cached.frame is not None:
         token, at = cached.frame
         if since.at > at:
             return None
-        if answer := _frame_answer(request, since, token, cached.answer):
+        if answer := _frame_answer(since, token, cached.answer):
             return answer
     frame = selectors.seat_map_frame(showtime_id=showtime_id, load_showtime=_showtime)
     if frame is None or since.at > frame.cursor.at:
         return None
     # The frame may be the one before (another request is reading the next): the answer for
     # this cursor may have been drawn from it already.
-    if answer := _frame_answer(request, since, frame.cursor.token, cached.answer):
+    if answer := _frame_answer(since, frame.cursor.token, cached.answer):
         return answer
     changed = selectors.seat_map_frame_delta(frame=frame, since=since)
     if changed is None:
@@ -317,16 +335,16 @@ def _seat_map_from_frame(request: HttpRequest, showtime_id: int, since, cached) 
         compressed = _compressed(render_to_string("booking/showtime.html#seat-delta", context, request))
     key = _frame_answer_key(showtime_id, since)
     selectors.seat_map_answer_remember(key, (frame.cursor.token, whole, compressed))
-    return _frame_response(request, whole, compressed)
+    return whole, compressed
 
 
-def _frame_answer(request: HttpRequest, since, token: str, kept) -> HttpResponse | None:
-    """From a frame's token alone: 304 when the cursor is the frame's, the answer kept for this
-    cursor when it was drawn from that frame; None when there is more to do."""
+def _frame_answer(since, token: str, kept):
+    """From a frame's token alone: NOT_MODIFIED when the cursor is the frame's, the answer kept
+    for this cursor when it was drawn from that frame; None when there is more to do."""
     if token == since.token:
-        return HttpResponseNotModified()
+        return selectors.NOT_MODIFIED
     if kept is not None and kept[0] == token:
-        return _frame_response(request, *kept[1:])
+        return kept[1:]
     return None
 
 

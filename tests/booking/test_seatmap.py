@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections, transaction
+from django.db import connection, connections, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from booking import selectors
 from booking.formatting import seat_label
 from booking.models import SeatStatus, ShowSeat
 from booking.selectors import MapCursor, seat_map_token_key, seat_states
@@ -94,7 +95,25 @@ def test_a_poll_gets_exactly_the_seats_changed_since_its_cursor(showtime, django
     assert (again.status_code, again.content) == (304, b"")
 
 
-def test_a_lapsed_hold_reaches_polls_once_the_token_expires(showtime):
+@pytest.fixture
+def clock(monkeypatch):
+    """The monotonic clock booking.selectors keeps poll answers by, moved on at will."""
+
+    class Clock:
+        offset = 0.0
+
+        def monotonic(self):
+            return time.monotonic() + self.offset
+
+        def advance(self, seconds):
+            self.offset += seconds + 0.001
+
+    fake = Clock()
+    monkeypatch.setattr(selectors, "time", fake)
+    return fake
+
+
+def test_a_lapsed_hold_reaches_polls_once_the_token_expires(showtime, clock):
     lapsing_at = timezone.now() + timedelta(seconds=1)
     seat_hold(
         showtime_id=showtime.pk,
@@ -109,6 +128,7 @@ def test_a_lapsed_hold_reaches_polls_once_the_token_expires(showtime):
         time.sleep(0.05)
     assert poll(watcher, showtime, since).status_code == 304  # the cache vouches for 2 s
     cache.delete(seat_map_token_key(showtime.pk))  # as if those 2 s had passed
+    clock.advance(selectors.SEAT_MAP_POLL_MEMO_SECONDS)  # and this process's memory of the 304
     assert seat_states_in(poll(watcher, showtime, since).content.decode()) == {"A1": "available"}
 
 
@@ -331,6 +351,7 @@ def test_a_poll_answered_from_the_cache_is_one_round_trip(
     with django_capture_on_commit_callbacks(execute=True):
         seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
     answer = poll(HtmxClient(), showtime, first)  # draws the answer for this cursor
+    selectors.seat_map_poll_memo_forget()  # another process, which has not answered it yet
     calls = cache_calls(monkeypatch)
     with django_assert_num_queries(0):
         again = poll(HtmxClient(), showtime, first)
@@ -340,6 +361,81 @@ def test_a_poll_answered_from_the_cache_is_one_round_trip(
     with django_assert_num_queries(0):
         assert poll(HtmxClient(), showtime, cursor_in(answer.content.decode())).status_code == 304
     assert calls == ["get_many"]
+
+
+# --- a process's memory of answers to visitors without a session ------------------------------
+
+
+def test_a_visitor_without_a_session_is_answered_from_this_process_memory(
+    showtime, django_capture_on_commit_callbacks, django_assert_num_queries, monkeypatch, clock
+):
+    """The next visitor without a session who brings the same cursor within
+    SEAT_MAP_POLL_MEMO_SECONDS gets the answer this process just gave: no cache round trip, no
+    query. After that, the cache again."""
+    cache.clear()
+    first = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    answer = poll(HtmxClient(), showtime, first)
+    now = cursor_in(answer.content.decode())
+    assert poll(HtmxClient(), showtime, now).status_code == 304
+    calls = cache_calls(monkeypatch)
+    with django_assert_num_queries(0):
+        again = poll(HtmxClient(), showtime, first)
+        assert poll(HtmxClient(), showtime, now).status_code == 304
+        packed = poll(HtmxClient(), showtime, first, **{"Accept-Encoding": "gzip"})
+    assert calls == []
+    assert again.content == answer.content and "Content-Encoding" not in again
+    assert again["HX-Reswap"] == "none" and "Accept-Encoding" in again["Vary"]
+    assert packed["Content-Encoding"] == "gzip" and gzip.decompress(packed.content) == answer.content
+    clock.advance(selectors.SEAT_MAP_POLL_MEMO_SECONDS)
+    assert poll(HtmxClient(), showtime, now).status_code == 304
+    assert calls == ["get_many"]
+
+
+def test_a_commit_in_this_process_forgets_its_showtimes_kept_answers(
+    showtime, django_capture_on_commit_callbacks
+):
+    """A change made here reaches this process's next poll at once, not after the memory's
+    half second; other showtimes' answers stay."""
+    cache.clear()
+    since = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    assert poll(HtmxClient(), showtime, since).status_code == 304  # kept
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="o", actor=Actor("t"))
+    assert seat_states_in(poll(HtmxClient(), showtime, since).content.decode()) == {"A1": "held"}
+    selectors.seat_map_poll_memo_remember(showtime.pk + 1, "other", selectors.NOT_MODIFIED)
+    selectors.seat_map_poll_memo_forget(showtime.pk)
+    assert selectors.seat_map_poll_memo(showtime.pk + 1, "other") == selectors.NOT_MODIFIED
+
+
+def test_a_visitor_with_a_session_is_never_answered_from_memory(
+    showtime, django_capture_on_commit_callbacks
+):
+    """A change this process did not make (another worker's commit: here, a row changed behind
+    the services' back and the token gone) reaches a buyer's next poll at once; a visitor
+    without a session may get the 304 this process kept, for SEAT_MAP_POLL_MEMO_SECONDS."""
+    cache.clear()
+    buyer = HtmxClient()
+    assert buyer.post(url(showtime, "hold"), {"seat": "A1"}).status_code == 200
+    since = cursor_in(buyer.get(url(showtime, "seats")).content.decode())
+    assert poll(HtmxClient(), showtime, since).status_code == 304  # kept, for visitors without one
+    assert poll(buyer, showtime, since).status_code == 304
+    ShowSeat.objects.filter(showtime=showtime, code="B1").update(
+        status=SeatStatus.BLOCKED, version=models.F("version") + 1
+    )
+    cache.delete(seat_map_token_key(showtime.pk))
+    assert seat_states_in(poll(buyer, showtime, since).content.decode())["B1"] == "blocked"
+    assert poll(HtmxClient(), showtime, since).status_code == 304
+
+
+def test_the_memory_keeps_a_bounded_number_of_answers_a_showtime():
+    for n in range(selectors.SEAT_MAP_POLL_MEMO_MAX):
+        selectors.seat_map_poll_memo_remember(1, f"key{n}", selectors.NOT_MODIFIED)
+    assert selectors.seat_map_poll_memo(1, "key0") == selectors.NOT_MODIFIED
+    selectors.seat_map_poll_memo_remember(1, "one more", (False, b""))
+    assert selectors.seat_map_poll_memo(1, "key0") is None
+    assert selectors.seat_map_poll_memo(1, "one more") == (False, b"")
 
 
 def test_a_buyers_poll_in_a_sale_reads_the_database_once_and_writes_no_cache(
