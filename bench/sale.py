@@ -27,7 +27,8 @@ def read_then_hold(
     with_cursor: bool = True,
 ) -> dict:
     """`buyers` moviegoers each read the map, pick a random free seat, hold it; until sold out.
-    The map is read from `map_port` when the seat map has a pool of its own. A buyer reads it as
+    The map is read from `map_port` when the seat map has a pool of its own, until the buyer has
+    a session (then from the web pool: the load balancer's rule, docs/operations.md). A buyer reads it as
     the page polls it (`with_cursor`: the seats changed since its last answer, applied to the
     map it has; its holds' answers applied too), or whole every time, as a client that keeps no
     copy does (the naive backend's buyers in issue #13).

@@ -409,9 +409,7 @@ def test_a_commit_in_this_process_forgets_its_showtimes_kept_answers(
     assert selectors.seat_map_poll_memo(showtime.pk + 1, "other") == selectors.NOT_MODIFIED
 
 
-def test_a_visitor_with_a_session_is_never_answered_from_memory(
-    showtime, django_capture_on_commit_callbacks
-):
+def test_a_visitor_with_a_session_is_never_answered_from_memory(showtime, django_capture_on_commit_callbacks):
     """A change this process did not make (another worker's commit: here, a row changed behind
     the services' back and the token gone) reaches a buyer's next poll at once; a visitor
     without a session may get the 304 this process kept, for SEAT_MAP_POLL_MEMO_SECONDS."""
