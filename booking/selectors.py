@@ -440,6 +440,7 @@ def seat_map_answer_remember(key: str, content) -> None:
 # with a session: a buyer's own seats come from the database.
 SEAT_MAP_POLL_MEMO_SECONDS = 0.5
 SEAT_MAP_POLL_MEMO_MAX = 256  # answers kept a showtime (cursors in use: a few per frame)
+SEAT_MAP_POLL_MEMO_SHOWTIMES = 256  # showtimes with answers kept (those polled in the last moment)
 NOT_MODIFIED = "not modified"  # the answer of a poll whose cursor is the map now
 
 # showtime id -> {answer key: (monotonic time until which it holds, answer)}. Dicts, read and
@@ -456,10 +457,25 @@ def seat_map_poll_memo(showtime_id: int, key: str):
 
 
 def seat_map_poll_memo_remember(showtime_id: int, key: str, answer) -> None:
-    answers = _poll_memo.setdefault(showtime_id, {})
-    if len(answers) >= SEAT_MAP_POLL_MEMO_MAX:
-        _poll_memo[showtime_id] = answers = {}  # all older than the frames in use: start over
-    answers[key] = (time.monotonic() + SEAT_MAP_POLL_MEMO_SECONDS, answer)
+    now = time.monotonic()
+    answers = _poll_memo.get(showtime_id)
+    if answers is None:
+        if len(_poll_memo) >= SEAT_MAP_POLL_MEMO_SHOWTIMES:
+            _poll_memo_prune(now)
+        answers = _poll_memo.setdefault(showtime_id, {})
+    elif len(answers) >= SEAT_MAP_POLL_MEMO_MAX:
+        _poll_memo[showtime_id] = answers = {}  # mostly cursors of frames long gone: start over
+    answers[key] = (now + SEAT_MAP_POLL_MEMO_SECONDS, answer)
+
+
+def _poll_memo_prune(now: float) -> None:
+    """Showtimes nobody polled in the last moment go (a process lives for weeks of showtimes);
+    if that is not enough, all."""
+    for showtime_id, answers in list(_poll_memo.items()):
+        if all(until < now for until, _answer in list(answers.values())):
+            _poll_memo.pop(showtime_id, None)
+    if len(_poll_memo) >= SEAT_MAP_POLL_MEMO_SHOWTIMES:
+        _poll_memo.clear()
 
 
 def seat_map_poll_memo_forget(showtime_id: int | None = None) -> None:

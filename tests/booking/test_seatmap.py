@@ -427,6 +427,22 @@ def test_a_visitor_with_a_session_is_never_answered_from_memory(showtime, django
     assert poll(HtmxClient(), showtime, since).status_code == 304
 
 
+def test_the_memory_keeps_answers_of_a_bounded_number_of_showtimes(clock):
+    """A process serves weeks of showtimes: those nobody polled in the last half second go when
+    a new one comes and the memory is full."""
+    limit = selectors.SEAT_MAP_POLL_MEMO_SHOWTIMES
+    for showtime_id in range(limit - 1):
+        selectors.seat_map_poll_memo_remember(showtime_id, "k", selectors.NOT_MODIFIED)
+    clock.advance(selectors.SEAT_MAP_POLL_MEMO_SECONDS)
+    selectors.seat_map_poll_memo_remember(limit - 1, "k", selectors.NOT_MODIFIED)  # still polled
+    selectors.seat_map_poll_memo_remember(limit, "k", selectors.NOT_MODIFIED)  # full: the idle go
+    assert set(selectors._poll_memo) == {limit - 1, limit}
+    for showtime_id in range(limit + 1, 2 * limit + 1):  # all polled now: no room but by starting over
+        selectors.seat_map_poll_memo_remember(showtime_id, "k", selectors.NOT_MODIFIED)
+    assert len(selectors._poll_memo) <= limit
+    assert selectors.seat_map_poll_memo(2 * limit, "k") == selectors.NOT_MODIFIED
+
+
 def test_the_memory_keeps_a_bounded_number_of_answers_a_showtime():
     for n in range(selectors.SEAT_MAP_POLL_MEMO_MAX):
         selectors.seat_map_poll_memo_remember(1, f"key{n}", selectors.NOT_MODIFIED)
