@@ -776,6 +776,12 @@ def measure(server: Server, results: dict) -> None:
             say(f"pgbench: {clients} clients = {why}")
             run.update(pgbench_clients=clients, pgbench_tps=pgbench(db_url, clients), pgbench_clients_why=why)
             run["ratio"] = (run[rate] or 0) / run["pgbench_tps"]
+            # Each run said as it ends: an outlier shows what it was (a slow sale, a fast pgbench).
+            say(
+                f"{run[rate] or 0:.0f} won/s (sell-out {run.get('sellout_seconds') or 0:.2f} s, "
+                f"timeouts {run.get('timeouts', 0)}) against pgbench's {run['pgbench_tps']:.0f} tps: "
+                f"{run['ratio']:.1%}"
+            )
             runs.append(run)
         median = sorted(runs, key=lambda run: run["ratio"])[len(runs) // 2]
         return {**median, "ratios": [run["ratio"] for run in runs]}
