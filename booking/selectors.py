@@ -435,9 +435,10 @@ def seat_map_answer_remember(key: str, content) -> None:
 # (docs/benchmarks.md). A visitor without a session has no basket, and answers to such polls
 # are the same for everyone with that cursor: what this process last answered for a cursor is
 # reused for SEAT_MAP_POLL_MEMO_SECONDS. A commit made by this process forgets its showtime's
-# answers at once (seat_map_poll_memo_forget); one made by another process shows up here within
-# that time — on top of a frame's second, well inside the poll's 3 s. Never for a visitor
-# with a session: a buyer's own seats come from the database.
+# answers at once (seat_map_poll_memo_forget; a poll already under way may still keep what it
+# read before the commit); one made by another process shows up here within that time — on top
+# of a frame's second, well inside the poll's 3 s. Never for a visitor with a session: a buyer's
+# own seats come from the database.
 SEAT_MAP_POLL_MEMO_SECONDS = 0.5
 SEAT_MAP_POLL_MEMO_MAX = 256  # answers kept a showtime (cursors in use: a few per frame)
 SEAT_MAP_POLL_MEMO_SHOWTIMES = 256  # showtimes with answers kept (those polled in the last moment)
