@@ -881,7 +881,8 @@ def report(r: dict) -> None:
         f"| viewers, poll period | {v['viewers']}, {v['every']:.0f} s (target {v['target_per_s']:.0f} polls/s) |",
         "| where the map is served | "
         + (
-            f"its own pool: granian, {r['map_workers']} workers × {r.get('map_threads', 1)} threads (holds: {r.get('server', 'gunicorn')}, {r['workers']} workers × {r.get('threads', 1)} threads)"
+            f"its own pool for visitors without a session: granian, {r['map_workers']} workers × {r.get('map_threads', 1)} threads "
+            f"(holds and buyers' polls: {r.get('server', 'gunicorn')}, {r['workers']} workers × {r.get('threads', 1)} threads)"
             if r.get("map_workers")
             else f"the one pool of {r['workers']} workers × {r.get('threads', 1)} threads"
         )
