@@ -435,10 +435,10 @@ def seat_map_answer_remember(key: str, content) -> None:
 # (docs/benchmarks.md). A visitor without a session has no basket, and answers to such polls
 # are the same for everyone with that cursor: what this process last answered for a cursor is
 # reused for SEAT_MAP_POLL_MEMO_SECONDS. A commit made by this process forgets its showtime's
-# answers at once (seat_map_poll_memo_forget; a poll already under way may still keep what it
-# read before the commit); one made by another process shows up here within that time — on top
-# of a frame's second, well inside the poll's 3 s. Never for a visitor with a session: a buyer's
-# own seats come from the database.
+# answers at once (seat_map_poll_memo_forget), and a poll that was under way keeps nothing (what
+# it read may be from before the commit: see seat_map_poll_memo_begin); one made by another
+# process shows up here within that time — on top of a frame's second, well inside the poll's
+# 3 s. Never for a visitor with a session: a buyer's own seats come from the database.
 SEAT_MAP_POLL_MEMO_SECONDS = 0.5
 SEAT_MAP_POLL_MEMO_MAX = 256  # answers kept a showtime (cursors in use: a few per frame)
 SEAT_MAP_POLL_MEMO_SHOWTIMES = 256  # showtimes with answers kept (those polled in the last moment)
@@ -457,16 +457,30 @@ def seat_map_poll_memo(showtime_id: int, key: str):
     return kept[1]
 
 
-def seat_map_poll_memo_remember(showtime_id: int, key: str, answer) -> None:
+def seat_map_poll_memo_begin(showtime_id: int) -> dict:
+    """What a poll takes before it reads anything, and hands back to remember its answer: the
+    showtime's answers as they are now. A commit in this process meanwhile forgets them (a new
+    dict takes their place), and the answer, perhaps read before the commit, is not kept."""
+    return _poll_memo_answers(showtime_id, time.monotonic())
+
+
+def seat_map_poll_memo_remember(showtime_id: int, key: str, answer, began: dict | None = None) -> None:
     now = time.monotonic()
+    answers = _poll_memo_answers(showtime_id, now)
+    if began is not None and answers is not began:
+        return  # forgotten since the poll began
+    if len(answers) >= SEAT_MAP_POLL_MEMO_MAX:
+        answers.clear()  # mostly cursors of frames long gone: start over
+    answers[key] = (now + SEAT_MAP_POLL_MEMO_SECONDS, answer)
+
+
+def _poll_memo_answers(showtime_id: int, now: float) -> dict:
     answers = _poll_memo.get(showtime_id)
     if answers is None:
         if len(_poll_memo) >= SEAT_MAP_POLL_MEMO_SHOWTIMES:
             _poll_memo_prune(now)
         answers = _poll_memo.setdefault(showtime_id, {})
-    elif len(answers) >= SEAT_MAP_POLL_MEMO_MAX:
-        _poll_memo[showtime_id] = answers = {}  # mostly cursors of frames long gone: start over
-    answers[key] = (now + SEAT_MAP_POLL_MEMO_SECONDS, answer)
+    return answers
 
 
 def _poll_memo_prune(now: float) -> None:

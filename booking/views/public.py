@@ -229,16 +229,18 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     answer_key = _frame_answer_key(showtime_id, since)
     # No session, no basket: the answer is everyone's with this cursor, and the one this
     # process gave a moment ago serves (selectors.seat_map_poll_memo: no cache round trip).
-    shared = settings.SESSION_COOKIE_NAME not in request.COOKIES
-    if shared and (kept := selectors.seat_map_poll_memo(showtime_id, answer_key)) is not None:
-        return _poll_response(request, kept)
+    memory = None
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        memory = selectors.seat_map_poll_memo_begin(showtime_id)
+        if (kept := selectors.seat_map_poll_memo(showtime_id, answer_key)) is not None:
+            return _poll_response(request, kept)
     cached = selectors.seat_map_poll_cached(showtime_id=showtime_id, answer_key=answer_key)
     if cached.token == since.token:
-        return _shared_poll_response(request, showtime_id, answer_key, selectors.NOT_MODIFIED, shared)
+        return _shared_poll_response(request, showtime_id, answer_key, selectors.NOT_MODIFIED, memory)
     viewer_order_id = _remembered_order_id(request, showtime_id)
     # Nothing of theirs on the map: the shared frame answers (see selectors.seat_map_frame).
     if viewer_order_id is None and (answer := _seat_map_from_frame(request, showtime_id, since, cached)):
-        return _shared_poll_response(request, showtime_id, answer_key, answer, shared)
+        return _shared_poll_response(request, showtime_id, answer_key, answer, memory)
     showtime = _showtime(showtime_id)
     read = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, since=since)
     if cached.token is None:
@@ -257,11 +259,11 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return response
 
 
-def _shared_poll_response(request: HttpRequest, showtime_id: int, key: str, answer, shared: bool):
-    """The answer of a poll from the cache, kept in this process for the next visitor without a
-    session who brings the same cursor."""
-    if shared:
-        selectors.seat_map_poll_memo_remember(showtime_id, key, answer)
+def _shared_poll_response(request: HttpRequest, showtime_id: int, key: str, answer, memory):
+    """The answer of a poll from the cache, kept in this process (`memory`: what the poll began
+    with, for a visitor without a session) for the next such visitor who brings the same cursor."""
+    if memory is not None:
+        selectors.seat_map_poll_memo_remember(showtime_id, key, answer, began=memory)
     return _poll_response(request, answer)
 
 

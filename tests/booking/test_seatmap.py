@@ -409,6 +409,28 @@ def test_a_commit_in_this_process_forgets_its_showtimes_kept_answers(
     assert selectors.seat_map_poll_memo(showtime.pk + 1, "other") == selectors.NOT_MODIFIED
 
 
+def test_a_poll_under_way_when_this_process_commits_keeps_nothing(
+    showtime, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A hold commits in this process between a poll's read of the cache (the token still
+    vouching for the old map) and its answer: that answer (304) may go out, but is not kept, so
+    the next poll with the same cursor gets the seat held."""
+    cache.clear()
+    since = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    read = selectors.seat_map_poll_cached
+
+    def read_then_a_hold_commits(**kwargs):
+        found = read(**kwargs)
+        if not ShowSeat.objects.filter(showtime=showtime, status=SeatStatus.HELD).exists():
+            with django_capture_on_commit_callbacks(execute=True):
+                seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="o", actor=Actor("t"))
+        return found
+
+    monkeypatch.setattr(selectors, "seat_map_poll_cached", read_then_a_hold_commits)
+    assert poll(HtmxClient(), showtime, since).status_code == 304  # read before the commit
+    assert seat_states_in(poll(HtmxClient(), showtime, since).content.decode()) == {"A1": "held"}
+
+
 def test_a_visitor_with_a_session_is_never_answered_from_memory(showtime, django_capture_on_commit_callbacks):
     """A change this process did not make (another worker's commit: here, a row changed behind
     the services' back and the token gone) reaches a buyer's next poll at once; a visitor
