@@ -652,13 +652,35 @@ def seat_map(*, showtime, order: Order | None, codes=None, rows=None) -> dict:
     viewer_order_id = order.pk if order else None
     cursor = None
     if codes is None:
-        read = seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id)
+        read = seat_map_whole_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id)
         states, cursor = read.states, read.cursor
-        seat_map_token_remember(showtime_id=showtime.pk, token=cursor.token)
-        seat_map_states_remember(showtime_id=showtime.pk, read=read)
     else:
         states = seat_states(showtime_id=showtime.pk, viewer_order_id=viewer_order_id, codes=codes, rows=rows)
     return _seat_map_of(showtime, states, cursor, order)
+
+
+def seat_map_whole_read(*, showtime_id: int, viewer_order_id: int | None) -> MapRead:
+    """A whole map read for drawing, its token kept for the polls' shortcut; its states kept
+    too when the viewer has no order here: only polls without one answer from kept states
+    (seat_map_frame), a buyer's polls read the database, so a buyer's states would be a cache
+    write (a round trip of every buyer's full map) that nothing reads."""
+    read = seat_map_read(showtime_id=showtime_id, viewer_order_id=viewer_order_id)
+    seat_map_token_remember(showtime_id=showtime_id, token=read.cursor.token)
+    if viewer_order_id is None:
+        seat_map_states_remember(showtime_id=showtime_id, read=read)
+    return read
+
+
+def seat_map_partial(*, showtime, viewer_order_id: int | None) -> dict:
+    """What the polled partial draws (the whole map, no basket): for the viewer's order id as
+    the session remembers it, with no query for the order itself (see views' _seat_map_drawn)."""
+    read = seat_map_whole_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id)
+    return {
+        "showtime": showtime,
+        "geometry": showtime.hall.geometry,
+        "states": read.states,
+        "cursor": read.cursor,
+    }
 
 
 def seat_map_of_frame(frame: MapFrame) -> dict:

@@ -12,7 +12,7 @@ from django.db import connection, connections, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from booking import selectors
+from booking import selectors, services
 from booking.formatting import seat_label
 from booking.models import SeatStatus, ShowSeat
 from booking.selectors import MapCursor, seat_map_token_key, seat_states
@@ -620,6 +620,39 @@ def test_when_a_frame_expires_one_poll_reads_the_next(showtime, monkeypatch):
     for answer in answers:
         if answer.status_code == 200:
             assert seat_states_in(answer.content.decode()) == {"B3": "held"}
+
+
+def test_a_buyers_whole_map_is_one_query_and_keeps_only_its_token(showtime, monkeypatch):
+    """A buyer's whole map (a first load, a client too far behind): their order id is the one
+    the session remembers (no query for the order), one read draws it, and the cache gets the
+    token alone: a buyer's polls read the database, so their states would be kept for nobody."""
+    cache.clear()
+    buyer = HtmxClient()
+    assert buyer.post(url(showtime, "hold"), {"seat": "A1"}).status_code == 200
+    calls = cache_calls(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        answer = buyer.get(url(showtime, "seats"))
+    assert len([q for q in queries.captured_queries if "django_session" not in q["sql"]]) == 1
+    assert seat_states_in(answer.content.decode())["A1"] == "mine"
+    assert [c for c in calls if c != "get"] == ["add"]  # ("get": the session, on Redis)
+    # A visitor without an order keeps the states their cursor's polls compare with.
+    calls.clear()
+    HtmxClient().get(url(showtime, "seats"))
+    assert [c for c in calls if c != "get"] == ["add", "set"]
+
+
+def test_a_buyers_whole_map_draws_nothing_as_theirs_once_their_order_ended(showtime):
+    """The session remembers the order past its end: its seats, released and held by someone
+    else, are that someone's; the next hold's new order is theirs again."""
+    buyer = HtmxClient()
+    assert buyer.post(url(showtime, "hold"), {"seat": "A1"}).status_code == 200
+    ended = selectors.open_order(showtime_id=showtime.pk, owner_token=buyer.session["owner_token"])
+    services.order_expire(order_id=ended.pk, actor=Actor("t"), now=ended.expires_at + timedelta(seconds=1))
+    seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="someone", actor=Actor("t"))
+    assert seat_states_in(buyer.get(url(showtime, "seats")).content.decode())["A1"] == "held"
+    assert buyer.post(url(showtime, "hold"), {"seat": "A2"}).status_code == 200
+    states = seat_states_in(buyer.get(url(showtime, "seats")).content.decode())
+    assert (states["A1"], states["A2"]) == ("held", "mine")
 
 
 def test_a_viewer_with_a_basket_reads_the_database_and_sees_their_own_seats(
