@@ -2,10 +2,10 @@
 
 import contextlib
 import dataclasses
-import typing
 import hashlib
 import re
 import time
+import typing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
