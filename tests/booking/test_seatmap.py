@@ -622,6 +622,31 @@ def test_when_a_frame_expires_one_poll_reads_the_next(showtime, monkeypatch):
             assert seat_states_in(answer.content.decode()) == {"B3": "held"}
 
 
+def test_the_maps_statement_sees_every_seat_as_seat_states_does(showtime):
+    """The whole map's statement decides each seat's state in SQL; seat_states (hold answers,
+    the staff's map) decides it in Python (_seat_view). The same rule, twice: they must agree."""
+    mine = seat_hold(showtime_id=showtime.pk, codes=["A1", "A2"], owner_token="me", actor=Actor("t"))
+    other = seat_hold(showtime_id=showtime.pk, codes=["B1", "B2", "B3"], owner_token="o", actor=Actor("t"))
+    seats = ShowSeat.objects.filter(showtime=showtime)
+    seats.filter(code__in=["A2", "B2"]).update(held_until=timezone.now() - timedelta(seconds=1))
+    seats.filter(code="B3").update(status=SeatStatus.SOLD, held_until=None)
+    seats.filter(code="A4").update(status=SeatStatus.BLOCKED)
+    for viewer in (mine.pk, other.pk, None):
+        read = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=viewer)
+        assert read.states == seat_states(showtime_id=showtime.pk, viewer_order_id=viewer)
+    states = selectors.seat_map_read(showtime_id=showtime.pk, viewer_order_id=mine.pk).states
+    assert {code: view.state for code, view in states.items()} == {
+        "A1": "mine",
+        "A2": "available",  # its hold ran out
+        "A3": "available",
+        "A4": "blocked",
+        "B1": "held",
+        "B2": "available",
+        "B3": "sold",
+        "B4": "available",
+    }
+
+
 def test_a_buyers_whole_map_is_one_query_and_keeps_only_its_token(showtime, monkeypatch):
     """A buyer's whole map (a first load, a client too far behind): their order id is the one
     the session remembers (no query for the order), one read draws it, and the cache gets the
