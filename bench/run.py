@@ -56,6 +56,9 @@ REPEATS = int(_env("BENCH_REPEATS", "3", "1"))  # hold-only and read-then-hold s
 WATCH_SECONDS = int(_env("BENCH_WATCH_SECONDS", "45", "15"))  # of the sell-out under watchers
 RUN_SECONDS = int(_env("BENCH_TIMEOUT", "1200", "420"))  # the whole run
 PYSPY = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
+# BENCH_PYSPY=gil: only the thread holding the GIL is sampled (Python's own CPU, without the
+# waits to take the GIL back after I/O that fill a CPU-bound process's samples otherwise).
+PYSPY_GIL = os.environ.get("BENCH_PYSPY", "") == "gil"
 # A subset of the scenarios, for working on one of them: flash, read, watchers, poll, sizes.
 # The run then prints what it measured and leaves the docs files alone.
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
@@ -445,6 +448,7 @@ def pyspy_start(server: Server, workdir: Path):
     proc = subprocess.Popen(
         [
             *(py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"),
+            *(("--gil",) if PYSPY_GIL else ()),
             *("--rate", "100", "--duration", str(seconds), "--format", "raw", "--output", str(out)),
         ],
         stdout=subprocess.DEVNULL,
