@@ -1,5 +1,6 @@
 """The compact seat map and its polls: bytes, names, deltas since a cursor, 304s, gzip."""
 
+import dataclasses
 import gzip
 import re
 import threading
@@ -590,6 +591,36 @@ def test_while_the_next_frame_is_read_an_answer_from_the_one_before_is_not_drawn
     with django_assert_num_queries(0):
         again = poll(HtmxClient(), showtime, first)
     assert again.content == answer.content and seat_states_in(again.content.decode()) == {"B1": "held"}
+
+
+def test_a_frame_from_long_ago_is_not_served_while_the_next_is_read(
+    showtime, django_capture_on_commit_callbacks
+):
+    """The frame before answers while another request reads the next one only if it is recent:
+    a frame kept from a while ago would show that moment's map to everyone arriving together."""
+    cache.clear()
+    cursor = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o", actor=Actor("t"))
+    poll(HtmxClient(), showtime, cursor)  # makes a frame: B1 held, B3 free
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B3"], owner_token="p", actor=Actor("t"))
+    key = f"seatmap:frame:{showtime.pk}"
+    frame = cache.get(key)
+    assert frame.views["B3"].state == "available"
+    old = dataclasses.replace(frame.cursor, at=frame.cursor.at - timedelta(seconds=30))
+    cache.set(key, dataclasses.replace(frame, cursor=old), 120)  # nobody looked for 30 s …
+    cache.delete(f"seatmap:frametoken:{showtime.pk}")
+    cache.set(f"seatmap:framelock:{showtime.pk}", 1, 5)  # … and another request reads the next
+    assert seat_states_in(HtmxClient().get(url(showtime)).content.decode())["B3"] == "held"
+    assert seat_states_in(poll(HtmxClient(), showtime, cursor).content.decode()) == {
+        "B1": "held",
+        "B3": "held",
+    }
+    # A recent frame still answers (test_while_the_next_frame_is_read_…): this one, 1 s old.
+    recent = dataclasses.replace(frame.cursor, at=frame.cursor.at - timedelta(seconds=1))
+    cache.set(key, dataclasses.replace(frame, cursor=recent), 120)
+    assert seat_states_in(HtmxClient().get(url(showtime)).content.decode())["B3"] == "available"
 
 
 @pytest.mark.django_db(transaction=True)
