@@ -393,8 +393,20 @@ def analyze(db_url: str) -> None:
         conn.execute("ANALYZE")
 
 
+# The server's Redis (set by prepare_and_serve): reset_showtime forgets the seat map's caches there.
+CACHE_URL: str | None = None
+CACHE_KEY_PREFIX = "seatlock"  # config/settings.py CACHES' KEY_PREFIX (Django adds ":1:")
+SEAT_MAP_MEMORY_SECONDS = 0.5  # booking.selectors.SEAT_MAP_POLL_MEMO_SECONDS
+
+
 def reset_showtime(db_url: str, showtime_id: int) -> None:
+    """Every seat free again, in SQL: not through the services, so nothing tells the seat map's
+    caches (the services do on commit). Their keys are deleted here, and the run waits out
+    each process's half-second memory of poll answers: else the next sale's first maps could
+    be the last frame of the one before (sold out: the read-then-hold buyers then stopped at
+    once, a run of 0 holds won/s, seen twice)."""
     import psycopg
+    import redis
 
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(
@@ -406,6 +418,15 @@ def reset_showtime(db_url: str, showtime_id: int) -> None:
             "UPDATE booking_order SET status='expired' WHERE showtime_id = %s AND status IN ('holding','paying')",
             [showtime_id],
         )
+    if CACHE_URL:
+        client = redis.Redis.from_url(CACHE_URL, socket_timeout=5)
+        try:
+            keys = list(client.scan_iter(match=f"{CACHE_KEY_PREFIX}:1:seatmap:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+    time.sleep(SEAT_MAP_MEMORY_SECONDS + 0.1)
 
 
 def flash_sale(
@@ -737,6 +758,8 @@ def prepare_and_serve(results: dict) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="seatlock-bench-"))
     env = server_env(db_url, workdir)
     env["REDIS_URL"] = redis_url(workdir)
+    global CACHE_URL
+    CACHE_URL = env["REDIS_URL"]
     say(f"cache: {env['REDIS_URL']}")
     python(env, "manage.py", "migrate", "--no-input")
     python(env, "manage.py", "collectstatic", "--no-input")
