@@ -284,7 +284,7 @@ def seat_map_token_remember(*, showtime_id: int, token: str) -> None:
 # that is a fraction of the poll interval; a buyer's own seats never come from it.
 SEAT_MAP_FRAME_SECONDS = 1
 SEAT_MAP_FRAME_KEEP_SECONDS = 120  # an older frame answers while one request reads the next …
-SEAT_MAP_FRAME_MAX_AGE = timedelta(seconds=2 * SEAT_MAP_FRAME_SECONDS)  # … if it is this recent
+SEAT_MAP_FRAME_GAP = 5  # … if that read began within this many seconds of it (seat_map_frame)
 SEAT_MAP_STATES_SECONDS = 120  # longer than any poll interval: a cursor finds its states
 
 
@@ -330,19 +330,25 @@ def seat_map_frame(*, showtime_id: int, load_showtime) -> MapFrame | None:
     reachable cache or for a showtime that does not exist.
 
     One request a second reads the next frame: the others, arriving while it reads, answer
-    from the frame before if it is recent (SEAT_MAP_FRAME_MAX_AGE: a frame's second and a
-    read). Without that, every poll that came in the moment a frame expired read the whole
-    map and drew its answers: on a busy sale a burst of identical database reads and renders,
-    and the pool fell behind. A frame kept from long ago (nobody looked at the map for a while,
-    it is kept SEAT_MAP_FRAME_KEEP_SECONDS) is not served: it would show that moment's map to
-    everyone who arrived with the first reader, seats sold since as free and freed ones as
-    sold ("sold out" to a crowd opening the page when a hall went back on sale)."""
+    from the frame before. Without that, every poll that came in the moment a frame expired
+    read the whole map and drew its answers: on a busy sale a burst of identical database reads
+    and renders, and the pool fell behind. But only from a frame that the read under way
+    follows (it began within SEAT_MAP_FRAME_GAP of that frame, as reads do while polls keep
+    coming, however slow the read): a frame kept from long ago (nobody looked at the map for a
+    while; frames are kept SEAT_MAP_FRAME_KEEP_SECONDS) would show that moment's map to everyone
+    arriving with the first reader, seats sold since as free and freed ones as sold ("sold
+    out" to a crowd opening the page when a hall went back on sale): they ask the database."""
+    frame_key, lock_key = _frame_key(showtime_id), _frame_lock_key(showtime_id)
     try:
-        frame = cache.get(_frame_key(showtime_id))
+        # One round trip for both: the lock's value is when the read under way began.
+        found = cache.get_many([frame_key, lock_key])
+        frame, reading_since = found.get(frame_key), found.get(lock_key)
         # The lock lives as long as a frame is fresh: the next read is due when both expire.
-        # No recent frame and another request reading one: None, this poll asks the database.
-        if not cache.add(_frame_lock_key(showtime_id), 1, SEAT_MAP_FRAME_SECONDS):
-            if frame is None or timezone.now() - frame.cursor.at > SEAT_MAP_FRAME_MAX_AGE:
+        if not cache.add(lock_key, timezone.now().timestamp(), SEAT_MAP_FRAME_SECONDS):
+            # Another request reads the next frame. No frame, or one that read does not
+            # follow: None, this poll asks the database.
+            began = reading_since if isinstance(reading_since, float) else timezone.now().timestamp()
+            if frame is None or began - frame.cursor.at.timestamp() > SEAT_MAP_FRAME_GAP:
                 return None
             return frame
     except CACHE_ERRORS:
