@@ -393,43 +393,16 @@ def analyze(db_url: str) -> None:
         conn.execute("ANALYZE")
 
 
-# The server's Redis (set by prepare_and_serve): reset_showtime tells the seat map's caches there.
-CACHE_URL: str | None = None
-CACHE_KEY_PREFIX = "seatlock"  # config/settings.py CACHES' KEY_PREFIX (Django adds ":1:")
-SEAT_MAP_MEMORY_SECONDS = 0.5  # booking.selectors.SEAT_MAP_POLL_MEMO_SECONDS
-SEAT_MAP_CHANGED, SEAT_MAP_TOKEN_SECONDS = "changed", 2  # booking.selectors: a commit's marker
+# The server's environment (set by prepare_and_serve): reset_showtime runs bench.reset in it.
+SERVER_ENV: dict | None = None
 
 
 def reset_showtime(db_url: str, showtime_id: int) -> None:
-    """Every seat free again, in SQL: not through the services, so the run does what their
-    commit does for the seat map's caches (booking.services.locking.seat_map_changed): it
-    leaves the "changed" marker in the showtime's token key, and waits out each process's
-    half-second memory of poll answers. (The frame a reset leaves behind is the app's to
-    judge: one from before the pgbench that follows a sale is not served to the next crowd.)"""
-    import pickle
-
-    import psycopg
-    import redis
-
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE booking_showseat SET status='available', order_id=NULL, held_until=NULL, version=version+1 "
-            "WHERE showtime_id = %s",
-            [showtime_id],
-        )
-        conn.execute(
-            "UPDATE booking_order SET status='expired' WHERE showtime_id = %s AND status IN ('holding','paying')",
-            [showtime_id],
-        )
-    if CACHE_URL:
-        client = redis.Redis.from_url(CACHE_URL, socket_timeout=5)
-        try:
-            # As Django's Redis cache stores it: "<prefix>:<version>:<key>", the value pickled.
-            key = f"{CACHE_KEY_PREFIX}:1:seatmap:{showtime_id}"
-            client.set(key, pickle.dumps(SEAT_MAP_CHANGED), ex=SEAT_MAP_TOKEN_SECONDS)
-        finally:
-            client.close()
-    time.sleep(SEAT_MAP_MEMORY_SECONDS + 0.1)
+    """Every seat free again, and the seat map's caches told as a commit tells them
+    (bench/reset.py, in the server's environment: the app's own function and settings)."""
+    if SERVER_ENV is None or SERVER_ENV["DATABASE_URL"] != db_url:
+        raise BenchError("reset_showtime before the server's environment is set")
+    python(SERVER_ENV, "-m", "bench.reset", str(showtime_id), timeout=60)
 
 
 def flash_sale(
@@ -761,8 +734,8 @@ def prepare_and_serve(results: dict) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="seatlock-bench-"))
     env = server_env(db_url, workdir)
     env["REDIS_URL"] = redis_url(workdir)
-    global CACHE_URL
-    CACHE_URL = env["REDIS_URL"]
+    global SERVER_ENV
+    SERVER_ENV = env
     say(f"cache: {env['REDIS_URL']}")
     python(env, "manage.py", "migrate", "--no-input")
     python(env, "manage.py", "collectstatic", "--no-input")

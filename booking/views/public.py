@@ -209,9 +209,9 @@ def _seat_map_full_if_changed(request: HttpRequest, showtime_id: int) -> HttpRes
 def _seat_map_drawn(request: HttpRequest, showtime_id: int) -> tuple[HttpResponse, dict]:
     """The viewer's own seats by the order id their session remembers (as the ETag and the
     polls take it; every hold remembers its order), not by a query for the open order: a seat
-    is drawn as theirs only while it is held for that order and its hold runs (selectors'
-    _seat_view), so an order that ended since draws nothing as theirs. The partial draws no
-    basket."""
+    is drawn as theirs only while it is held for that order and its hold runs (the statement of
+    selectors.seat_map_read), so an order that ended since draws nothing as theirs. The partial
+    draws no basket."""
     context = selectors.seat_map_partial(
         showtime=_showtime(showtime_id), viewer_order_id=_remembered_order_id(request, showtime_id)
     )
