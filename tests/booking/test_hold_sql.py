@@ -16,7 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from booking import hooks, services
+from booking import demo, hooks, services
 from booking.exceptions import BookingError, HoldLimitReached, OrderAtPayment, SeatUnavailable
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
 from booking.services import Actor
@@ -479,3 +479,106 @@ def test_the_cap_counts_the_basket_and_the_new_seats(showtime, settings):
         _hold(showtime, ["A2", "A3", "A4"])
     assert refused.value.seats == ("A2", "A3", "A4")
     assert list(Order.objects.get(owner_token="buyer").seat_codes) == ["A1", "A2"]
+
+
+def _seat_rows_fetched() -> int:
+    """Rows of booking_showseat read so far in this transaction (heap fetches of index scans
+    and rows of sequential scans), as PostgreSQL counts them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'booking_showseat'"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+@pytest.mark.django_db
+def test_a_call_reads_the_seats_it_names_not_the_whole_hall(make_showtime, settings):
+    """Migration 0013: under generic plans `showtime_id = $1 AND code = ANY ($2)` was planned as
+    a pass over the showtime's index filtered by code, so every hold, refusal and release read
+    all of the hall's seats (twice: the lock and the rows to redraw). Now seats are found by key:
+    a call reads a few rows per seat it names. Eleven showtimes of the 352-seat hall, with
+    statistics, so that the table is more than one showtime (with one, reading it all is right)."""
+    settings.ORPHAN_RULE = True  # its neighbour lookups too
+    showtimes = [make_showtime(demo.large_hall_layout()) for _ in range(11)]
+    st = showtimes[5]
+    with connection.cursor() as cursor:  # as autovacuum keeps a production database
+        cursor.execute("ANALYZE booking_showseat, booking_order")
+
+    def rows_read(call) -> int:
+        before = _seat_rows_fetched()
+        call()
+        return _seat_rows_fetched() - before
+
+    def hold(owner, codes):
+        return lambda: services.seat_hold(
+            showtime_id=st.pk,
+            codes=codes,
+            owner_token=owner,
+            actor=Actor.session(owner),
+            showtime=st,
+            show=codes,
+        )
+
+    def refused():
+        with pytest.raises(SeatUnavailable):
+            hold("b", ["A8"])()
+
+    # A7-A9 in the block A5-A18: no seat is left on its own (that check reads the showtime).
+    reads = {
+        "first hold": rows_read(hold("a", ["A7", "A8"])),
+        "another hold": rows_read(hold("a", ["A9"])),
+        "refused: taken": rows_read(refused),
+        "release": rows_read(
+            lambda: services.seat_release(
+                showtime_id=st.pk, codes=["A9"], owner_token="a", actor=Actor("t"), showtime=st, show=["A9"]
+            )
+        ),
+    }
+    held = ShowSeat.objects.filter(showtime=st, status=SeatStatus.HELD).values_list("code", flat=True)
+    assert sorted(held) == ["A7", "A8"]
+    # A few rows per seat named (its lookup, its lock, its neighbours, the basket, a new order): 352 and more before.
+    assert all(0 < n <= 50 for n in reads.values()), reads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_for_taken_seats_waits_for_no_lock_and_writes_nothing(showtime, settings):
+    """Most clicks of a sell-out are for seats already taken. Such a refusal is answered from
+    the seats as committed, before any lock: it does not queue behind another transaction that
+    has the seat locked, and it takes no transaction id (no row lock, no WAL flush at commit)."""
+    import threading
+
+    from django.db import connections, transaction
+
+    services.seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="first", actor=Actor("t"))
+    settings.SEAT_LOCK_TIMEOUT_MS = 2000
+    locked, done = threading.Event(), threading.Event()
+
+    def hold_lock():  # someone's transaction has the taken seat locked (say, its expiry)
+        try:
+            with transaction.atomic():
+                list(ShowSeat.objects.select_for_update().filter(showtime=showtime, code="A1"))
+                locked.set()
+                done.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    try:
+        assert locked.wait(5)
+        with transaction.atomic():
+            with pytest.raises(SeatUnavailable) as refused:  # not SeatsBusy after 2 s
+                services.seat_hold(
+                    showtime_id=showtime.pk, codes=["A1", "A2"], owner_token="late", actor=Actor("t")
+                )
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT txid_current_if_assigned()")
+                assert cursor.fetchone()[0] is None
+    finally:
+        done.set()
+        thread.join()
+    assert refused.value.seats == ("A1",)
+    assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
+    assert not Order.objects.filter(owner_token="late").exists()
