@@ -12,7 +12,7 @@ card with the same function (`{% basket_card %}`), so there is one markup to cha
 import dataclasses
 import functools
 
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_TOKEN_LENGTH, get_token
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -84,6 +84,20 @@ def _fixed(language: str | None, prefix: str, showtime_id: int) -> _Fixed:
     )
 
 
+def _form_token(request) -> str:
+    """The masked CSRF token for the card's forms.
+
+    A hold or release is a POST that passed CsrfViewMiddleware with the masked token its form
+    posted (masked for the same secret): that token serves the next form too. get_token() would
+    mask a new one (32 random draws from the OS) and have the middleware send the CSRF cookie
+    again, on every click of a sale. Only a masked token is echoed (Django also accepts the bare
+    secret, which must never appear in a page), and only once the middleware has accepted it."""
+    posted = request.POST.get("csrfmiddlewaretoken", "") if request.method == "POST" else ""
+    if len(posted) == CSRF_TOKEN_LENGTH and getattr(request, "csrf_processing_done", False):
+        return posted
+    return get_token(request)
+
+
 def basket_card(
     request,
     *,
@@ -108,9 +122,9 @@ def basket_card(
         total = escape(formatting.money(basket.total, basket.currency))
         left = basket.seconds_left
         expires = timezone.localtime(basket.expires_at).isoformat() if basket.expires_at else ""
-        # One masked token for every form of the card: each get_token() masks anew (32 random
-        # draws), and the card has a form per offered companion seat besides the checkout form.
-        csrf = escape(get_token(request))
+        # One masked token for every form of the card (a form per offered companion seat besides
+        # the checkout form).
+        csrf = escape(_form_token(request))
         out += [
             '<ul class="list-unstyled mb-2">',
             seatmap.basket_lines(basket.seats, geometry, zone_labels, basket.currency),

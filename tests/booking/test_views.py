@@ -205,6 +205,37 @@ def test_post_without_csrf_token_is_403(showtime):
     assert db_state() == before
 
 
+def _form_tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+
+
+def test_a_click_answers_with_the_csrf_token_it_posted_and_no_new_cookie(showtime):
+    """The basket's forms in a hold's answer carry the masked token the hold posted (masking a
+    new one costs 32 random draws and a Set-Cookie on every click of a sale): the CSRF check
+    is real here, and the checkout form posts with that token. A bare secret, which Django also
+    accepts, is never echoed into the page."""
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get(url(showtime)).content.decode()
+    (token,) = _form_tokens(page)
+    htmx = {"HX-Request": "true"}
+    held = strict.post(url(showtime, "hold"), {"seat": "A1", "csrfmiddlewaretoken": token}, headers=htmx)
+    assert held.status_code == 200
+    assert _form_tokens(held.content.decode()) == {token}
+    assert settings.CSRF_COOKIE_NAME not in held.cookies
+    checkout = strict.post(
+        url(showtime, "checkout"), {"email": "a@example.com", "csrfmiddlewaretoken": token}, headers=htmx
+    )
+    assert checkout.status_code != 403
+
+    secret = strict.cookies[settings.CSRF_COOKIE_NAME].value
+    bare = strict.post(url(showtime, "hold"), {"seat": "A2", "csrfmiddlewaretoken": secret}, headers=htmx)
+    assert bare.status_code == 200
+    body = bare.content.decode()
+    assert secret not in body
+    (masked,) = _form_tokens(body)
+    assert len(masked) == 64 and masked != token
+
+
 def test_without_javascript_the_form_post_redirects_back(client, showtime):
     response = client.post(url(showtime, "hold"), {"seat": "A1"})
     assert response.status_code == 302
