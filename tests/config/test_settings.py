@@ -15,6 +15,7 @@ print(json.dumps({
     "proxy_ssl_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
     "axes_failure_limit": settings.AXES_FAILURE_LIMIT,
     "axes_cooloff_seconds": settings.AXES_COOLOFF_TIME.total_seconds(),
+    "server_side_binding": settings.DATABASES["default"]["OPTIONS"]["server_side_binding"],
 }))
 """
 
@@ -34,7 +35,9 @@ def production_environ(tmp_path, *, unset: tuple[str, ...] = (), **env) -> dict:
 
 def production_settings(tmp_path, **env) -> dict:
     environ = production_environ(
-        tmp_path, unset=("TRUSTED_PROXY_COUNT", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES"), **env
+        tmp_path,
+        unset=("TRUSTED_PROXY_COUNT", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "DB_SERVER_SIDE_BINDING"),
+        **env,
     )
     result = subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS], env=environ, capture_output=True, text=True, timeout=60
@@ -49,6 +52,11 @@ def production_settings(tmp_path, **env) -> dict:
 )
 def test_forwarded_proto_is_trusted_only_behind_a_trusted_proxy(tmp_path, proxies, header):
     assert production_settings(tmp_path, TRUSTED_PROXY_COUNT=proxies)["proxy_ssl_header"] == header
+
+
+def test_server_side_binding_is_on_unless_turned_off(tmp_path):
+    assert production_settings(tmp_path)["server_side_binding"] is True
+    assert production_settings(tmp_path, DB_SERVER_SIDE_BINDING="0")["server_side_binding"] is False
 
 
 def test_login_throttle_comes_from_the_environment(tmp_path):
