@@ -212,6 +212,13 @@ class Order(models.Model):
                 fields=["expires_at"], condition=Q(status__in=["holding", "paying"]), name="order_open_expiry"
             ),
             models.Index(fields=["email"], name="order_email"),
+            # The per-address cap on open orders (MAX_OPEN_ORDERS_PER_IP), counted by a hold
+            # that opens an order.
+            models.Index(
+                fields=["client_ip", "expires_at"],
+                condition=Q(status__in=["holding", "paying"]),
+                name="order_open_by_ip",
+            ),
         ]
 
     def __str__(self) -> str:

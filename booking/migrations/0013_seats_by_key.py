@@ -1,10 +1,12 @@
 from importlib import import_module
 from pathlib import Path
 
-from django.db import migrations
+from django.db import migrations, models
+from django.db.models import Q
 
-# The hot path's functions find seats by key, and a hold that is refused because its seats are
-# taken answers without a lock or a write: 0013_seats_by_key.sql says why and how.
+# The hot path's functions find seats by key, a hold that is refused because its seats are taken
+# answers without a lock or a write, and the per-address cap on open orders is counted along an
+# index of its own: 0013_seats_by_key.sql says why and how.
 SQL = (Path(__file__).parent / "0013_seats_by_key.sql").read_text()
 
 # Going back restores 0009's hold and release and 0012's seat rows, with 0012's plan setting.
@@ -23,4 +25,14 @@ PREVIOUS = "\n".join(
 
 class Migration(migrations.Migration):
     dependencies = [("booking", "0012_generic_plans")]
-    operations = [migrations.RunSQL(SQL, PREVIOUS)]
+    operations = [
+        migrations.AddIndex(
+            model_name="order",
+            index=models.Index(
+                fields=["client_ip", "expires_at"],
+                condition=Q(status__in=["holding", "paying"]),
+                name="order_open_by_ip",
+            ),
+        ),
+        migrations.RunSQL(SQL, PREVIOUS),
+    ]

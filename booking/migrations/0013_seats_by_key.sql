@@ -14,6 +14,10 @@
 -- on the showtime sits beside the id array (the ids came from the showtime's own index): with
 -- one, the planner could again prefer the showtime index and filter.
 --
+-- A hold that opens an order counted the open orders of the buyer's address (the per-address
+-- cap) by walking every open order of every showtime (the only index was on expiry); now an
+-- index on the address's open orders serves it, and the count stops at the cap.
+--
 -- The function bodies are otherwise 0009's, line for line; tests/booking/test_hold_sql.py
 -- compares them with the Python reference and reads their plans.
 
@@ -222,9 +226,14 @@ BEGIN
 
         IF owner_order.id IS NULL THEN
             IF p_client_ip IS NOT NULL THEN
-                SELECT count(*) INTO v_open_from_ip FROM booking_order o
-                 WHERE o.client_ip = p_client_ip AND o.status IN ('holding', 'paying')
-                   AND o.expires_at > p_now;
+                -- Counted up to the cap, along the open orders of this address (index
+                -- order_open_by_ip): 0009 counted them along every open order of every showtime.
+                SELECT count(*) INTO v_open_from_ip FROM (
+                    SELECT 1 FROM booking_order o
+                     WHERE o.client_ip = p_client_ip AND o.status IN ('holding', 'paying')
+                       AND o.expires_at > p_now
+                     LIMIT p_max_orders_per_ip
+                ) AS o;
                 IF v_open_from_ip >= p_max_orders_per_ip THEN
                     outcome := 'too_many_orders';
                     RAISE SQLSTATE 'SL000';

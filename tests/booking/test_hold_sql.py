@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from booking import demo, hooks, services
-from booking.exceptions import BookingError, HoldLimitReached, OrderAtPayment, SeatUnavailable
+from booking.exceptions import BookingError, HoldLimitReached, OrderAtPayment, SeatUnavailable, TooManyOrders
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
 from booking.services import Actor
 from booking.services.holds_reference import hold_reference, release_reference
@@ -582,3 +582,57 @@ def test_a_refusal_for_taken_seats_waits_for_no_lock_and_writes_nothing(showtime
     assert refused.value.seats == ("A1",)
     assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
     assert not Order.objects.filter(owner_token="late").exists()
+
+
+def _rows_fetched(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
+            "WHERE relname = %s",
+            [table],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+@pytest.mark.django_db
+def test_the_cap_on_open_orders_per_address_reads_that_address_orders_only(large_showtime, settings):
+    """A hold that opens an order counts the open orders of the buyer's address (the cap,
+    MAX_OPEN_ORDERS_PER_IP). Migration 0013: along an index of that address's open orders and
+    only up to the cap; before, along every open order of every showtime."""
+    settings.MAX_OPEN_ORDERS_PER_IP = 3
+    st = large_showtime
+    codes = iter(ShowSeat.objects.filter(showtime=st).order_by("pos").values_list("code", flat=True)[::3])
+
+    def open_order(owner: str, address: str):
+        return services.seat_hold(
+            showtime_id=st.pk, codes=[next(codes)], owner_token=owner, actor=Actor("t"), client_ip=address
+        )
+
+    # A production table: thousands of past orders (else reading it all is the right plan) and,
+    # in a premiere, open baskets from many addresses.
+    Order.objects.bulk_create(
+        Order(
+            reference=f"PAST{i:06d}",
+            showtime=st,
+            owner_token=f"past-{i}",
+            status=OrderStatus.EXPIRED,
+            expires_at=timezone.now() - timedelta(days=1),
+            client_ip=f"203.0.113.{i % 250}",
+        )
+        for i in range(3000)
+    )
+    for i in range(60):
+        open_order(f"crowd-{i}", f"198.51.100.{i}")
+    open_order("neighbour", "192.0.2.7")
+    with connection.cursor() as cursor:  # as autovacuum keeps a production database
+        cursor.execute("ANALYZE booking_order, booking_showseat")
+    before = _rows_fetched("booking_order")
+    open_order("buyer", "192.0.2.7")
+    read = _rows_fetched("booking_order") - before
+    # The buyer's order looked up (none), the neighbour's counted, the new one updated: 61 before.
+    assert 0 < read <= 6, read
+
+    open_order("third", "192.0.2.7")
+    with pytest.raises(TooManyOrders):  # the cap still holds: three open orders from there
+        open_order("fourth", "192.0.2.7")
