@@ -85,16 +85,69 @@ def _owner_token(request: HttpRequest, *, create: bool) -> str | None:
     return token
 
 
-def _remember_order(request: HttpRequest, showtime: Showtime, order: Order | None) -> None:
-    """The poll's ETag needs the viewer's order id; the session has it without a query."""
-    orders = request.session.get("orders", {})
+# The order a browser holds, per showtime: the polls' ETag and the browser's own whole map need
+# its id, and remembering it must cost no query. It lives in a signed cookie bound to the session
+# (the session's key salts the signature: another browser's cookie, or one from before the
+# session was cycled, does not verify). In the session itself it cost a session write (a
+# database UPDATE and a cache write) for every hold that opened an order, every buyer's first
+# click of a premiere; and every poll of a buyer a session read. A brand-new session keeps it in
+# the session, which that response writes anyway (its key is only drawn then); the cookie, once
+# set, supersedes that entry.
+ORDERS_COOKIE = "seatlock_orders"
+ORDERS_KEPT = 20  # showtimes remembered; the oldest go first
+
+
+def _orders_salt(session_key: str) -> str:
+    return f"seatlock.orders:{session_key}"
+
+
+def _remembered_orders(request: HttpRequest) -> dict[str, int]:
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return {}
+    if signed := request.COOKIES.get(ORDERS_COOKIE):
+        try:
+            orders = signing.loads(
+                signed, salt=_orders_salt(session_key), max_age=settings.SESSION_COOKIE_AGE
+            )
+        except signing.BadSignature:
+            pass
+        else:
+            if isinstance(orders, dict):
+                return orders
+    return request.session.get("orders", {})
+
+
+def _remember_order(request: HttpRequest, showtime: Showtime, order: Order | None) -> dict | None:
+    """The orders to remember when `order` is new for this showtime: None when nothing changed
+    or when a new session took them (see ORDERS_COOKIE); else the map for _keep_orders."""
+    orders = _remembered_orders(request)
     key = str(showtime.pk)
-    if order is not None and orders.get(key) != order.pk:
-        request.session["orders"] = {**orders, key: order.pk}
+    if order is None or orders.get(key) == order.pk:
+        return None
+    orders = {k: v for k, v in orders.items() if k != key}
+    orders = dict(list(orders.items())[-(ORDERS_KEPT - 1) :]) | {key: order.pk}
+    if request.session.session_key is None:
+        request.session["orders"] = orders
+        return None
+    return orders
+
+
+def _keep_orders(request: HttpRequest, response: HttpResponse, orders: dict | None) -> HttpResponse:
+    if orders is not None:
+        response.set_cookie(
+            ORDERS_COOKIE,
+            signing.dumps(orders, salt=_orders_salt(request.session.session_key)),
+            max_age=settings.SESSION_COOKIE_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+        )
+    return response
 
 
 def _remembered_order_id(request: HttpRequest, showtime_id: int) -> int | None:
-    return request.session.get("orders", {}).get(str(showtime_id))
+    return _remembered_orders(request).get(str(showtime_id))
 
 
 def _showtime(showtime_id: int) -> Showtime:
@@ -207,7 +260,7 @@ def _seat_map_full_if_changed(request: HttpRequest, showtime_id: int) -> HttpRes
 
 
 def _seat_map_drawn(request: HttpRequest, showtime_id: int) -> tuple[HttpResponse, dict]:
-    """The viewer's own seats by the order id their session remembers (as the ETag and the
+    """The viewer's own seats by the order id their browser remembers (as the ETag and the
     polls take it; every hold remembers its order), not by a query for the open order: a seat
     is drawn as theirs only while it is held for that order and its hold runs (the statement of
     selectors.seat_map_read), so an order that ended since draws nothing as theirs. The partial
@@ -428,16 +481,16 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
             if error.order_seen
             else selectors.open_order(showtime_id=showtime.pk, owner_token=token)
         )
-    _remember_order(request, showtime, order)
+    remember = _remember_order(request, showtime, order)
 
     if not request.htmx:
         # Without JavaScript: back to the page (Post/Redirect/Get), the error as a message.
         if error is None:
-            return redirect(showtime.get_absolute_url() + "#basket")
+            return _keep_orders(request, redirect(showtime.get_absolute_url() + "#basket"), remember)
         messages.error(request, error.message)
         response = render(request, "booking/showtime.html", _page(request, showtime, order=order))
         response.status_code = status
-        return _with_retry_after(response, error)
+        return _keep_orders(request, _with_retry_after(response, error), remember)
 
     changed = _changed_codes(showtime, codes, error)
     rows = error.seat_rows if error is not None else getattr(order, "seat_rows", None)
@@ -446,7 +499,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     response = HttpResponse(
         seatchange.seat_change(request, context, changed=views, error=error), status=status
     )
-    return _with_retry_after(response, error)
+    return _keep_orders(request, _with_retry_after(response, error), remember)
 
 
 def _best_count(value: str) -> int:

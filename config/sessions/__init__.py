@@ -2,9 +2,10 @@
 
 Django's `db` store writes a session in a transaction of its own: a new session costs an
 `exists` query for its key, then BEGIN, INSERT and COMMIT (four round trips); a changed one
-BEGIN, UPDATE and COMMIT (three). A buyer's first hold creates their session, and the hold
-that opens an order writes its id there (booking.views.public._remember_order): in a premiere's
-first second, that was three or four round trips beside the hold's one for every buyer.
+BEGIN, UPDATE and COMMIT (three). A buyer's first hold creates their session (and, until the
+sixth session of 2026-12-06, every hold that opened an order wrote its id there; now a signed
+cookie keeps it, booking.views.public.ORDERS_COOKIE): in a premiere's first second, that was
+three or four round trips beside the hold's one for every buyer.
 
 Here a new session is `INSERT … ON CONFLICT DO NOTHING` (a key already taken inserts nothing,
 and `create()` draws another: no `exists` query first) and a changed one a plain `UPDATE`,

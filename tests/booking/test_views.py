@@ -18,7 +18,7 @@ from booking.links import booking_token
 from booking.models import Order, SeatStatus, ShowSeat
 from booking.selectors import SEAT_MAP_MARKUP_VERSION, SEAT_MAP_SOURCES, markup_version
 from booking.services import Actor, seat_block, seat_hold
-from booking.views.public import BUYER_SIGNING_SALT
+from booking.views.public import BUYER_SIGNING_SALT, ORDERS_COOKIE
 from tests.helpers import db_state, sleep_until
 
 
@@ -301,6 +301,44 @@ def test_mine_is_per_browser(htmx, showtime):
     htmx.post(url(showtime, "hold"), {"seat": ["A1"]})
     assert seat_states_in(htmx.get(url(showtime, "seats")).content.decode())["A1"] == "mine"
     assert seat_states_in(HtmxClient().get(url(showtime, "seats")).content.decode())["A1"] == "held"
+
+
+def test_an_order_opened_later_is_remembered_without_a_session_write(make_showtime):
+    """A browser's order per showtime (for its polls' ETag and its own whole map) is kept in a
+    signed cookie once the session exists: the hold that opens an order in a second showtime
+    writes no session (in a premiere, every buyer's first click did), and the polls that draw
+    the buyer's seats read no session."""
+    first, second = make_showtime(), make_showtime()
+    buyer = HtmxClient()
+    assert buyer.post(url(first, "hold"), {"seat": ["A1"]}).status_code == 200  # the session
+    session_key = buyer.cookies[settings.SESSION_COOKIE_NAME].value
+    stored = Session.objects.get(session_key=session_key).session_data
+
+    with CaptureQueriesContext(connection) as queries:
+        assert buyer.post(url(second, "hold"), {"seat": ["B2"]}).status_code == 200
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+    assert Session.objects.get(session_key=session_key).session_data == stored
+    assert ORDERS_COOKIE in buyer.cookies
+
+    for showtime, seat in ((second, "B2"), (first, "A1")):  # the cookie carries both
+        with CaptureQueriesContext(connection) as queries:
+            page = buyer.get(url(showtime, "seats")).content.decode()
+        assert seat_states_in(page)[seat] == "mine"
+        assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
+
+
+def test_another_browsers_orders_cookie_draws_nothing_as_mine(make_showtime):
+    """The cookie is signed for its session: copied into another browser (or kept past a new
+    session) it does not verify, and that browser's map shows the seat as someone else's."""
+    earlier, showtime = make_showtime(), make_showtime()
+    buyer, stranger = HtmxClient(), HtmxClient()
+    assert buyer.post(url(earlier, "hold"), {"seat": ["A1"]}).status_code == 200  # the session
+    assert buyer.post(url(showtime, "hold"), {"seat": ["A1"]}).status_code == 200  # the cookie
+    assert stranger.post(url(showtime, "hold"), {"seat": ["B4"]}).status_code == 200
+    assert seat_states_in(buyer.get(url(showtime, "seats")).content.decode())["A1"] == "mine"
+    stranger.cookies[ORDERS_COOKIE] = buyer.cookies[ORDERS_COOKIE].value
+    states = seat_states_in(stranger.get(url(showtime, "seats")).content.decode())
+    assert (states["A1"], states["B4"]) == ("held", "mine")
 
 
 def test_blocked_seat_cannot_be_held_online(htmx, showtime):
