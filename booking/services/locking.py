@@ -7,6 +7,7 @@ primary-key order, so two transactions never wait on each other in a circle.
 
 import dataclasses
 import re
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -139,12 +140,31 @@ def seat_is_free(seat: ShowSeat, now: datetime) -> bool:
     )
 
 
+# When this process last left the "changed" marker for a showtime (time.monotonic()). The
+# marker lives SEAT_MAP_TOKEN_SECONDS, and nothing replaces it before that but another marker
+# (polls keep their token with `add`): a commit within the first half of that time finds it
+# there, and there it stays for at least the other half, longer than any poll takes between
+# its read and its `add`. In a sale every hold commits; a cache write for each was a tenth of a
+# hold's CPU (docs/benchmarks.md, 2026-12-06 sixth session), and one a second per process and
+# showtime does the same. Should the marker vanish early all the same (the cache flushed or
+# restarted), a poll may answer 304 on an old token for at most the token's lifetime, as it
+# does for a hold that lapses.
+SEAT_MAP_MARKER_REUSE_SECONDS = SEAT_MAP_TOKEN_SECONDS / 2
+_marker_left: dict[int, float] = {}
+
+
 def seat_map_changed(showtime_id: int) -> None:
     """After a commit that changed seats: polls of this showtime must look at the database
     again (they answer 304 without a query while the cache vouches for their token), and
     this process forgets the answers it kept for them (first: the cache may be down)."""
     seat_map_poll_memo_forget(showtime_id)
+    started = time.monotonic()  # before the write: the marker outlives it by a little more
+    if started - _marker_left.get(showtime_id, -SEAT_MAP_TOKEN_SECONDS) < SEAT_MAP_MARKER_REUSE_SECONDS:
+        return
     cache.set(seat_map_token_key(showtime_id), SEAT_MAP_CHANGED, SEAT_MAP_TOKEN_SECONDS)
+    if len(_marker_left) > 10_000:  # showtimes long past; a race here costs one more write
+        _marker_left.clear()
+    _marker_left[showtime_id] = started
 
 
 def seats_update(seats: Sequence[ShowSeat], **values) -> None:

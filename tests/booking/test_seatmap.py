@@ -742,3 +742,49 @@ def test_a_frame_older_than_the_cursor_never_takes_the_viewer_back(
     newer = cursor_in(HtmxClient().get(url(showtime, "seats")).content.decode())  # sees A4 held
     answer = poll(HtmxClient(), showtime, newer)  # the frame (A4 free) is older than this cursor
     assert answer.status_code == 304 or "A4" not in seat_states_in(answer.content.decode())
+
+
+def test_commits_in_a_burst_leave_the_marker_once_and_every_poll_still_looks(
+    showtime, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A commit within SEAT_MAP_MARKER_REUSE_SECONDS of this process's last marker for the
+    showtime writes none (the marker is still there, and stays for at least as long again):
+    polls after each commit see its change all the same. After that time, a commit writes it."""
+    from booking.services import locking
+
+    class Clock:
+        now = time.monotonic()
+
+        def monotonic(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(locking, "time", clock)
+    writes = []
+    real_set = cache.set
+
+    def counted_set(key, *args, **kwargs):
+        if key == seat_map_token_key(showtime.pk):
+            writes.append(args[0])
+        return real_set(key, *args, **kwargs)
+
+    # A buyer, whose polls read the database (a viewer without a basket may be answered from
+    # the showtime's shared frame, up to a second old by design).
+    watcher = HtmxClient()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert watcher.post(url(showtime, "hold"), {"seat": "B4"}).status_code == 200
+    since = cursor_in(watcher.get(url(showtime, "seats")).content.decode())
+    clock.now += locking.SEAT_MAP_MARKER_REUSE_SECONDS
+    monkeypatch.setattr(locking.cache, "set", counted_set)
+    for code in ("A1", "A2", "A3"):  # a burst: three holds in less than a second
+        with django_capture_on_commit_callbacks(execute=True):
+            seat_hold(showtime_id=showtime.pk, codes=[code], owner_token=f"o-{code}", actor=Actor("t"))
+        response = poll(watcher, showtime, since)
+        assert seat_states_in(response.content.decode()).get(code) == "held"
+        since = cursor_in(response.content.decode())
+        clock.now += 0.3
+    assert writes == ["changed"]
+    clock.now += locking.SEAT_MAP_MARKER_REUSE_SECONDS
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_hold(showtime_id=showtime.pk, codes=["B1"], owner_token="o-B1", actor=Actor("t"))
+    assert writes == ["changed", "changed"]
