@@ -62,6 +62,7 @@ DECLARE
     v_all text[];
     v_open_from_ip bigint;
     v_refused text[];
+    v_seen record;
 BEGIN
     opened := false;
     -- A refusal without a lock: a wanted seat that, as committed when this statement began, is
@@ -70,26 +71,29 @@ BEGIN
     -- `at_payment` first). The call below would answer the same: its outcome is the seats taken,
     -- as these rows show them, and the state it would wait for is only a later one. So answer
     -- now, having locked nothing and written nothing: no transaction id, no WAL to flush at
-    -- commit, no subtransaction. In a sell-out most clicks are such refusals.
-    SELECT * INTO owner_order FROM booking_order o
-     WHERE o.showtime_id = p_showtime_id AND o.owner_token = p_owner_token
-       AND o.status IN ('holding', 'paying')
-     LIMIT 1;
-    IF owner_order.id IS NULL OR (owner_order.status = 'holding' AND owner_order.expires_at > p_now) THEN
-        SELECT coalesce(array_agg(s.code::text ORDER BY s.id), '{}') INTO v_taken
-          FROM booking_showseat s
-         WHERE s.id = ANY (ARRAY(
-                   SELECT (SELECT n.id FROM booking_showseat n
-                            WHERE n.showtime_id = p_showtime_id AND n.code = c.code)
-                     FROM unnest(p_codes) AS c(code)))
-           AND NOT (s.status = 'available' OR (s.status = 'held' AND s.held_until <= p_now))
-           AND NOT (s.status = 'held' AND s.order_id IS NOT DISTINCT FROM owner_order.id);
-        IF cardinality(v_taken) > 0 THEN
-            outcome := 'unavailable';
-            outcome_seats := v_taken;
-            RETURN;
-        END IF;
-        v_taken := '{}';
+    -- commit, no subtransaction. In a sell-out most clicks are such refusals. One statement,
+    -- so one snapshot: the order and the seats as one committed state (read in two, a
+    -- concurrent first hold of the same owner could show the seat it took but not its order).
+    SELECT o AS owner_order,
+           (SELECT coalesce(array_agg(s.code::text ORDER BY s.id), '{}')
+              FROM booking_showseat s
+             WHERE s.id = ANY (ARRAY(
+                       SELECT (SELECT n.id FROM booking_showseat n
+                                WHERE n.showtime_id = p_showtime_id AND n.code = c.code)
+                         FROM unnest(p_codes) AS c(code)))
+               AND NOT (s.status = 'available' OR (s.status = 'held' AND s.held_until <= p_now))
+               AND NOT (s.status = 'held' AND s.order_id IS NOT DISTINCT FROM o.id)) AS taken
+      INTO v_seen
+      FROM (VALUES (1)) AS one (x)
+      LEFT JOIN booking_order o
+        ON o.showtime_id = p_showtime_id AND o.owner_token = p_owner_token
+       AND o.status IN ('holding', 'paying');
+    owner_order := v_seen.owner_order;
+    IF cardinality(v_seen.taken) > 0
+       AND (owner_order.id IS NULL OR (owner_order.status = 'holding' AND owner_order.expires_at > p_now)) THEN
+        outcome := 'unavailable';
+        outcome_seats := v_seen.taken;
+        RETURN;
     END IF;
     owner_order := NULL;
 

@@ -189,3 +189,23 @@ def test_many_double_clicks_of_one_buyer_make_one_order(showtime):
     assert sorted(order.seat_codes) == ["A1", "A2", "A3", "A4"]
     assert {c for c, o in owners(showtime).items() if o == order.pk} == {"A1", "A2", "A3", "A4"}
     assert order.total == 4000
+
+
+def test_a_buyers_own_first_hold_never_refuses_their_second_click(showtime):
+    """A double click on a buyer's first seat: the clicks race to open the order. The refusal
+    without a lock (migration 0013) reads the owner's order and the seats in one statement: in
+    two, a click could see the seat taken by an order it had not seen yet, and refuse the buyer
+    their own seat (a 409 for a seat now theirs). Many rounds, each a new buyer, each seat
+    clicked four times at once: every click holds it or finds it already held for them."""
+    codes = ["A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"]
+    refused = []
+    for round_ in range(24):
+        token = secrets.token_hex(16)
+        code = codes[round_ % len(codes)]
+        ShowSeat.objects.filter(showtime=showtime, code=code).update(
+            status=SeatStatus.AVAILABLE, order=None, held_until=None
+        )
+        results = run_together([holder(showtime.pk, [code], token) for _ in range(4)])
+        refused += [r for r in results if isinstance(r, Exception)]
+        assert owners(showtime)[code] == Order.objects.get(showtime=showtime, owner_token=token).pk
+    assert refused == []
