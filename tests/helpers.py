@@ -1,16 +1,42 @@
 """Plain helpers for tests: wait for a condition (never a guessed sleep), snapshot the database."""
 
+import contextlib
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 
 from booking.models import LedgerEntry, Order, ShowSeat, Ticket
 from checkout.models import StripeEvent
+
+
+@contextlib.contextmanager
+def locked_elsewhere(queryset, *, timeout: float = 10) -> Iterator[None]:
+    """The rows of `queryset` locked (`SELECT … FOR UPDATE`) by another transaction, in a thread
+    with its own connection, for as long as the block runs; released and joined after it."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                list(queryset.select_for_update())
+                locked.set()
+                release.wait(timeout)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert locked.wait(timeout), "the other transaction never got its lock"
+        yield
+    finally:
+        release.set()
+        thread.join(timeout)
 
 
 def wait_until(condition: Callable[[], object], timeout: float, *, interval: float = 0.05) -> bool:

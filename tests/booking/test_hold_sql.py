@@ -23,7 +23,7 @@ from booking.services import Actor
 from booking.services.holds_reference import hold_reference, release_reference
 from tests.booking.test_views import HtmxClient, seat_states_in, url
 from tests.fixtures import grid_layout
-from tests.helpers import at_once
+from tests.helpers import at_once, locked_elsewhere
 
 # A couple pair (C1/C2) so that partners are added; three rows of three otherwise.
 LAYOUT = {
@@ -481,13 +481,14 @@ def test_the_cap_counts_the_basket_and_the_new_seats(showtime, settings):
     assert list(Order.objects.get(owner_token="buyer").seat_codes) == ["A1", "A2"]
 
 
-def _seat_rows_fetched() -> int:
-    """Rows of booking_showseat read so far in this transaction (heap fetches of index scans
-    and rows of sequential scans), as PostgreSQL counts them."""
+def _rows_fetched(table: str) -> int:
+    """Rows of `table` read so far in this transaction (heap fetches of index scans and rows of
+    sequential scans), as PostgreSQL counts them."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
-            "WHERE relname = 'booking_showseat'"
+            "WHERE relname = %s",
+            [table],
         )
         row = cursor.fetchone()
     return row[0] if row else 0
@@ -507,9 +508,9 @@ def test_a_call_reads_the_seats_it_names_not_the_whole_hall(make_showtime, setti
         cursor.execute("ANALYZE booking_showseat, booking_order")
 
     def rows_read(call) -> int:
-        before = _seat_rows_fetched()
+        before = _rows_fetched("booking_showseat")
         call()
-        return _seat_rows_fetched() - before
+        return _rows_fetched("booking_showseat") - before
 
     def hold(owner, codes):
         return lambda: services.seat_hold(
@@ -547,52 +548,22 @@ def test_a_refusal_for_taken_seats_waits_for_no_lock_and_writes_nothing(showtime
     """Most clicks of a sell-out are for seats already taken. Such a refusal is answered from
     the seats as committed, before any lock: it does not queue behind another transaction that
     has the seat locked, and it takes no transaction id (no row lock, no WAL flush at commit)."""
-    import threading
-
-    from django.db import connections, transaction
+    from django.db import transaction
 
     services.seat_hold(showtime_id=showtime.pk, codes=["A1"], owner_token="first", actor=Actor("t"))
     settings.SEAT_LOCK_TIMEOUT_MS = 2000
-    locked, done = threading.Event(), threading.Event()
-
-    def hold_lock():  # someone's transaction has the taken seat locked (say, its expiry)
-        try:
-            with transaction.atomic():
-                list(ShowSeat.objects.select_for_update().filter(showtime=showtime, code="A1"))
-                locked.set()
-                done.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=hold_lock)
-    thread.start()
-    try:
-        assert locked.wait(5)
-        with transaction.atomic():
-            with pytest.raises(SeatUnavailable) as refused:  # not SeatsBusy after 2 s
-                services.seat_hold(
-                    showtime_id=showtime.pk, codes=["A1", "A2"], owner_token="late", actor=Actor("t")
-                )
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT txid_current_if_assigned()")
-                assert cursor.fetchone()[0] is None
-    finally:
-        done.set()
-        thread.join()
+    # Someone's transaction has the taken seat locked (say, its expiry).
+    with locked_elsewhere(ShowSeat.objects.filter(showtime=showtime, code="A1")), transaction.atomic():
+        with pytest.raises(SeatUnavailable) as refused:  # not SeatsBusy after 2 s
+            services.seat_hold(
+                showtime_id=showtime.pk, codes=["A1", "A2"], owner_token="late", actor=Actor("t")
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT txid_current_if_assigned()")
+            assert cursor.fetchone()[0] is None
     assert refused.value.seats == ("A1",)
     assert ShowSeat.objects.get(showtime=showtime, code="A2").status == SeatStatus.AVAILABLE
     assert not Order.objects.filter(owner_token="late").exists()
-
-
-def _rows_fetched(table: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
-            "WHERE relname = %s",
-            [table],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else 0
 
 
 @pytest.mark.django_db

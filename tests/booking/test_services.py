@@ -17,6 +17,7 @@ from booking.exceptions import (
 )
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat, Ticket, TicketStatus
 from booking.services import Actor, ConfirmOutcome
+from tests.helpers import locked_elsewhere
 
 
 def seat(showtime, code) -> ShowSeat:
@@ -311,33 +312,11 @@ def test_ledger_is_append_only(showtime, buyer):
 @pytest.mark.django_db(transaction=True)
 def test_lock_timeout_becomes_seats_busy(showtime, buyer, settings):
     """A row locked elsewhere for longer than the lock timeout gives SeatsBusy, not a hang."""
-    import threading
-
-    from django.db import connections
-
     from booking.exceptions import SeatsBusy
 
     settings.SEAT_LOCK_TIMEOUT_MS = 200
-    locked = threading.Event()
-    done = threading.Event()
-
-    def hold_lock():
-        try:
-            with transaction.atomic():
-                list(ShowSeat.objects.select_for_update().filter(showtime=showtime, code="A1"))
-                locked.set()
-                done.wait(5)
-        finally:
-            connections.close_all()
-
     token, _ = buyer()
-    thread = threading.Thread(target=hold_lock)
-    thread.start()
-    try:
-        assert locked.wait(5)
+    with locked_elsewhere(ShowSeat.objects.filter(showtime=showtime, code="A1")):
         with pytest.raises(SeatsBusy) as exc:
             hold(showtime, ["A1"], token)
         assert exc.value.seats == ("A1",)
-    finally:
-        done.set()
-        thread.join()

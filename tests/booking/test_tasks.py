@@ -10,7 +10,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage, SqliteStorage
@@ -27,7 +26,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from booking import selectors, services, tasks
 from booking.models import LedgerEntry, Order, OrderStatus, SeatStatus, ShowSeat
 from booking.services import Actor
-from tests.helpers import sleep_until, wait_until
+from tests.helpers import locked_elsewhere, sleep_until, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -229,30 +228,13 @@ def test_sweep_is_indexed_bounded_and_skips_locked_orders(showtime):
     assert "order_open_expiry" in plan
 
     # Another worker is expiring orders[0] right now: the sweep skips it instead of waiting.
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        try:
-            with transaction.atomic():
-                Order.objects.select_for_update().get(pk=orders[0].pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=other_worker)
-    worker.start()
-    try:
-        assert locked.wait(10)
+    with locked_elsewhere(Order.objects.filter(pk=orders[0].pk)):
         started = time.monotonic()
         skipped = services.order_expire(order_id=orders[0].pk, actor=Actor.system("sweep"), skip_locked=True)
         assert skipped is None and time.monotonic() - started < 1
         assert services.order_expire(
             order_id=orders[1].pk, actor=Actor.system("sweep"), skip_locked=True
         ) == ["B2"]
-    finally:
-        release.set()
-        worker.join()
     assert order_status(orders[0]) == OrderStatus.HOLDING
     assert services.order_expire(order_id=orders[0].pk, actor=Actor.system("sweep"), skip_locked=True) == [
         "B1"
