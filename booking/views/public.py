@@ -121,11 +121,11 @@ def _remembered_orders(request: HttpRequest) -> dict[str, int]:
 def _remember_order(request: HttpRequest, showtime: Showtime, order: Order | None) -> dict | None:
     """The orders to remember when `order` is new for this showtime: None when nothing changed
     or when a new session took them (see ORDERS_COOKIE); else the map for _keep_orders."""
-    orders = _remembered_orders(request)
+    orders = dict(_remembered_orders(request))
     key = str(showtime.pk)
     if order is None or orders.get(key) == order.pk:
         return None
-    orders = {k: v for k, v in orders.items() if k != key}
+    orders.pop(key, None)  # back in as the newest
     orders = dict(list(orders.items())[-(ORDERS_KEPT - 1) :]) | {key: order.pk}
     if request.session.session_key is None:
         request.session["orders"] = orders
@@ -211,7 +211,12 @@ def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=False))
     if order is None and (page := _page_from_frame(request, showtime)) is not None:
         return render(request, "booking/showtime.html", page)
-    return render(request, "booking/showtime.html", _page(request, showtime, order=order))
+    # The page looked the order up: remembered again if the browser's memory lost it (two tabs
+    # opening orders at once each send the cookie they read, and the last one stays).
+    remember = _remember_order(request, showtime, order)
+    return _keep_orders(
+        request, render(request, "booking/showtime.html", _page(request, showtime, order=order)), remember
+    )
 
 
 def _page_from_frame(request: HttpRequest, showtime: Showtime) -> dict | None:

@@ -254,7 +254,7 @@ def test_function_and_reference_agree_on_every_outcome_and_the_final_state(
         event(f"ledger: {reason}")
 
 
-def _hold(showtime, codes, owner="buyer", *, preloaded=None, now=None):
+def _hold(showtime, codes, owner="buyer", *, preloaded=None, now=None, show=None):
     return services.seat_hold(
         showtime_id=showtime.pk,
         codes=codes,
@@ -262,6 +262,7 @@ def _hold(showtime, codes, owner="buyer", *, preloaded=None, now=None):
         actor=Actor.session(owner),
         now=now,
         showtime=preloaded,
+        show=show,
     )
 
 
@@ -513,14 +514,7 @@ def test_a_call_reads_the_seats_it_names_not_the_whole_hall(make_showtime, setti
         return _rows_fetched("booking_showseat") - before
 
     def hold(owner, codes):
-        return lambda: services.seat_hold(
-            showtime_id=st.pk,
-            codes=codes,
-            owner_token=owner,
-            actor=Actor.session(owner),
-            showtime=st,
-            show=codes,
-        )
+        return lambda: _hold(st, codes, owner, preloaded=st, show=codes)
 
     def refused():
         with pytest.raises(SeatUnavailable):
