@@ -28,8 +28,9 @@ Phrases are drawn for every state of every (zone, kind) of the hall, so a seat s
 
 import collections
 import dataclasses
+import functools
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -181,6 +182,13 @@ def _seat(part: _Seat, state: str, release_url: str, oob: str = "") -> str:
 
 
 def _release_url(showtime_id: int) -> str:
+    return _release_url_under(get_script_prefix(), showtime_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _release_url_under(prefix: str, showtime_id: int) -> str:
+    # Keyed by the script prefix, which reverse() depends on (as seatchange._fixed); reverse()
+    # itself is a tenth of what drawing a click's seats costs.
     return reverse("booking:release", args=[showtime_id])
 
 

@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.locale.LocaleMiddleware",  # Django's, minus path lookups no URL here needs
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Next to last (django-prometheus wants it last, django-axes too): so it counts the
     # lockout page's 429 that AxesMiddleware makes of a refused login.
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "config.prometheus.PrometheusAfterMiddleware",  # django-prometheus', its series kept
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 from django.test import Client
+from django.urls import set_script_prefix
 
 from tests.booking.test_views import HtmxClient, seat_states_in, url
 
@@ -80,3 +81,19 @@ def test_a_page_without_a_basket_says_why(client, showtime, make_showtime, setti
     settings.SALES_CLOSE_MINUTES = 30
     closed = make_showtime(starts_in=timedelta(minutes=10))
     assert "Online sales for this showtime have closed." in client.get(url(closed)).content.decode()
+
+
+def test_a_click_under_a_script_prefix_points_its_forms_below_it(showtime):
+    """Served below a path (SCRIPT_NAME), the seats' release buttons and the basket's forms point
+    there, and a click at the root after it points at the root again: the URLs kept per worker
+    are kept per script prefix."""
+    htmx = HtmxClient()
+    try:
+        for prefix in ("/cinema", "", "/cinema"):
+            set_script_prefix(prefix + "/")  # what the WSGI handler does (Django's test client does not)
+            html = htmx.post(url(showtime, "hold"), {"seat": ["B1"]}).content.decode()
+            assert f"formaction={prefix}/showtimes/{showtime.pk}/release/ " in html
+            assert f'action="{prefix}/showtimes/{showtime.pk}/checkout/"' in html
+            htmx.post(url(showtime, "release"), {"seat": ["B1"]})
+    finally:
+        set_script_prefix("/")
