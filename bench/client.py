@@ -15,6 +15,8 @@ FREE_SEAT = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?available\b')
 SEAT_STATE = re.compile(r'data-seat="?([A-Z]+\d+)"? data-state="?([a-z-]+)')
 # Django's default SESSION_COOKIE_NAME, which SeatLock keeps.
 SESSION_COOKIE = "sessionid"
+# booking.buyer.BUYER_COOKIE: the buyer identity and orders, signed for the session (a click's cookie).
+BUYER_COOKIE = "seatlock_buyer"
 # The page's poll sends the cursor of its last answer and gets only what changed since.
 CURSOR_FIELD = re.compile(r'id="seat-cursor" name="since" value="([^"]*)"')
 

@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.client import BenchError, Buyer
+from bench.client import BUYER_COOKIE, BenchError, Buyer
 from bench.sale import read_then_hold, unloaded_costs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -322,12 +322,18 @@ def prepared_buyers(showtime_id: int, codes: list[str], count: int) -> list[dict
                 raise BenchError(
                     f"a first hold with the page's buyer token answered {status}: {body[:200]!r}"
                 )
+            # A second click, as any buyer of a sale makes: it sets the buyer cookie, which the
+            # first (that drew the session's key) could not sign (booking.buyer).
+            status, _headers, body, _ = buyer.hold(codes[i % len(codes)])
+            if status not in (200, 409) or BUYER_COOKIE not in buyer.browser.cookies:
+                raise BenchError(f"a second hold answered {status} without the buyer cookie: {body[:200]!r}")
         finally:
             buyer.browser.close()
         buyers.append(
             {
                 "session": buyer.browser.cookies["sessionid"],
                 "csrf_cookie": buyer.browser.cookies["csrftoken"],
+                "buyer_cookie": buyer.browser.cookies[BUYER_COOKIE],
                 "csrf": quote(buyer.csrf, safe=""),
                 "buyer": quote(buyer.buyer, safe=""),
             }

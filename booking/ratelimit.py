@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from booking import buyer
+
 IPV6_CLIENT_PREFIX = 64
 
 
@@ -130,7 +132,10 @@ def rate_limited(scope: str):
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
             per_session, per_ip, window = settings.RATE_LIMITS[scope]
-            session_key = request.session.get("owner_token") if hasattr(request, "session") else None
+            # The buyer identity (booking.buyer: its cookie, else the session), only when counted.
+            session_key = (
+                buyer.session_token(request) if per_session and hasattr(request, "session") else None
+            )
             counters = []
             if per_ip:
                 counters.append((f"{scope}:ip:{client_network(request)}", per_ip))

@@ -689,7 +689,7 @@ def seat_map_whole_read(*, showtime_id: int, viewer_order_id: int | None) -> Map
 
 def seat_map_partial(*, showtime, viewer_order_id: int | None) -> dict:
     """What the polled partial draws (the whole map, no basket): for the viewer's order id as
-    the browser remembers it (views' ORDERS_COOKIE), with no query for the order itself (see views' _seat_map_drawn)."""
+    the browser remembers it (booking.buyer's cookie), with no query for the order itself (see views' _seat_map_drawn)."""
     read = seat_map_whole_read(showtime_id=showtime.pk, viewer_order_id=viewer_order_id)
     return {
         "showtime": showtime,

@@ -21,7 +21,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition, require_GET, require_POST
 from django.views.decorators.vary import vary_on_cookie, vary_on_headers
 
-from booking import metrics, seatchange, selectors, services
+from booking import buyer, metrics, seatchange, selectors, services
 from booking.exceptions import (
     BookingError,
     CompanionNeeded,
@@ -69,14 +69,15 @@ def _buyer_field(request: HttpRequest) -> str:
     instead, and its first hold adopts it. Two quick first clicks, sent before the first
     session cookie came back, so post the same token and share one basket.
     """
-    token = request.session.get("owner_token") or secrets.token_hex(16)
+    token = buyer.session_token(request) or secrets.token_hex(16)
     return signing.dumps(token, salt=BUYER_SIGNING_SALT)
 
 
 def _owner_token(request: HttpRequest, *, create: bool) -> str | None:
-    """The browser's buyer identity: the session's, else the page's signed token (adopted),
-    else, for a hold, a new one. Raises BadSignature for a forged or damaged page token."""
-    token = request.session.get("owner_token")
+    """The browser's buyer identity: the session's (booking.buyer: from its cookie when it has
+    one), else the page's signed token (adopted), else, for a hold, a new one. Raises
+    BadSignature for a forged or damaged page token."""
+    token = buyer.session_token(request)
     posted = request.POST.get("buyer")
     if token is None and posted:
         token = request.session["owner_token"] = signing.loads(posted, salt=BUYER_SIGNING_SALT)
@@ -85,59 +86,32 @@ def _owner_token(request: HttpRequest, *, create: bool) -> str | None:
     return token
 
 
-# The order a browser holds, per showtime: the polls' ETag and the browser's own whole map need
-# its id, and remembering it must cost no query. It lives in a signed cookie bound to the session
-# (the session's key salts the signature: another browser's cookie, or one from before the
-# session was cycled, does not verify). In the session itself it cost a session write (a
-# database UPDATE and a cache write) for every hold that opened an order, every buyer's first
-# click of a premiere; and every poll of a buyer a session read. A brand-new session keeps it in
-# the session, which that response writes anyway (its key is only drawn then); the cookie, once
-# set, supersedes that entry.
-ORDERS_COOKIE = "seatlock_orders"
-ORDERS_KEPT = 20  # showtimes remembered; the oldest go first
-
-
-def _orders_salt(session_key: str) -> str:
-    return f"seatlock.orders:{session_key}"
-
-
-def _remembered_orders(request: HttpRequest) -> dict[str, int]:
-    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    if not session_key:
-        return {}
-    if signed := request.COOKIES.get(ORDERS_COOKIE):
-        try:
-            orders = signing.loads(
-                signed, salt=_orders_salt(session_key), max_age=settings.SESSION_COOKIE_AGE
-            )
-        except signing.BadSignature:
-            pass
-        else:
-            if isinstance(orders, dict):
-                return orders
-    return request.session.get("orders", {})
-
-
 def _remember_order(request: HttpRequest, showtime: Showtime, order: Order | None) -> dict | None:
-    """The orders to remember when `order` is new for this showtime: None when nothing changed
-    or when a new session took them (see ORDERS_COOKIE); else the map for _keep_orders."""
-    orders = dict(_remembered_orders(request))
+    """What the buyer cookie should now say (booking.buyer), or None when it says it already:
+    its orders with `order` for this showtime, when that is new or the cookie is missing. A
+    brand-new session keeps a new order in the session instead (its key, which signs the
+    cookie, is drawn only when the response saves it)."""
+    orders = dict(buyer.remembered_orders(request))
     key = str(showtime.pk)
-    if order is None or orders.get(key) == order.pk:
-        return None
-    orders.pop(key, None)  # back in as the newest
-    orders = dict(list(orders.items())[-(ORDERS_KEPT - 1) :]) | {key: order.pk}
+    new = order is not None and orders.get(key) != order.pk
+    if new:
+        orders.pop(key, None)  # back in as the newest
+        orders = dict(list(orders.items())[-(buyer.ORDERS_KEPT - 1) :]) | {key: order.pk}
     if request.session.session_key is None:
-        request.session["orders"] = orders
+        if new:
+            request.session["orders"] = orders
         return None
-    return orders
+    if new or buyer.remembered(request) is None:
+        return orders
+    return None
 
 
-def _keep_orders(request: HttpRequest, response: HttpResponse, orders: dict | None) -> HttpResponse:
-    if orders is not None:
+def _keep_buyer(request: HttpRequest, response: HttpResponse, orders: dict | None) -> HttpResponse:
+    """The buyer cookie set to `orders` (see _remember_order) and the session's buyer token."""
+    if orders is not None and (token := buyer.session_token(request)) is not None:
         response.set_cookie(
-            ORDERS_COOKIE,
-            signing.dumps(orders, salt=_orders_salt(request.session.session_key)),
+            buyer.BUYER_COOKIE,
+            buyer.signed_cookie(request.session.session_key, token, orders),
             max_age=settings.SESSION_COOKIE_AGE,
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
@@ -147,7 +121,7 @@ def _keep_orders(request: HttpRequest, response: HttpResponse, orders: dict | No
 
 
 def _remembered_order_id(request: HttpRequest, showtime_id: int) -> int | None:
-    return _remembered_orders(request).get(str(showtime_id))
+    return buyer.remembered_orders(request).get(str(showtime_id))
 
 
 def _showtime(showtime_id: int) -> Showtime:
@@ -206,6 +180,7 @@ def _page(request: HttpRequest, showtime: Showtime, *, order: Order | None, fram
 @gzip_page
 # The page carries a buyer token of its own: no shared cache may hand it to someone else.
 @cache_control(private=True, no_cache=True)
+@vary_on_cookie
 def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     showtime = _showtime(showtime_id)
     order = selectors.open_order(showtime_id=showtime.pk, owner_token=_owner_token(request, create=False))
@@ -214,7 +189,7 @@ def showtime_detail(request: HttpRequest, showtime_id: int) -> HttpResponse:
     # The page looked the order up: remembered again if the browser's memory lost it (two tabs
     # opening orders at once each send the cookie they read, and the last one stays).
     remember = _remember_order(request, showtime, order)
-    return _keep_orders(
+    return _keep_buyer(
         request, render(request, "booking/showtime.html", _page(request, showtime, order=order)), remember
     )
 
@@ -491,11 +466,11 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     if not request.htmx:
         # Without JavaScript: back to the page (Post/Redirect/Get), the error as a message.
         if error is None:
-            return _keep_orders(request, redirect(showtime.get_absolute_url() + "#basket"), remember)
+            return _keep_buyer(request, redirect(showtime.get_absolute_url() + "#basket"), remember)
         messages.error(request, error.message)
         response = render(request, "booking/showtime.html", _page(request, showtime, order=order))
         response.status_code = status
-        return _keep_orders(request, _with_retry_after(response, error), remember)
+        return _keep_buyer(request, _with_retry_after(response, error), remember)
 
     changed = _changed_codes(showtime, codes, error)
     rows = error.seat_rows if error is not None else getattr(order, "seat_rows", None)
@@ -504,7 +479,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
     response = HttpResponse(
         seatchange.seat_change(request, context, changed=views, error=error), status=status
     )
-    return _keep_orders(request, _with_retry_after(response, error), remember)
+    return _keep_buyer(request, _with_retry_after(response, error), remember)
 
 
 def _best_count(value: str) -> int:
@@ -541,14 +516,14 @@ def _changed_codes(showtime: Showtime, codes: list[str], error: BookingError | N
 
 
 @require_POST
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "Cookie")  # the buyer is its cookies (the session's or booking.buyer's)
 @rate_limited("hold")
 def hold(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=True)
 
 
 @require_POST
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "Cookie")
 @rate_limited("hold")
 def release(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_change(request, showtime_id, hold=False)

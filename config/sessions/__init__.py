@@ -4,7 +4,7 @@ Django's `db` store writes a session in a transaction of its own: a new session 
 `exists` query for its key, then BEGIN, INSERT and COMMIT (four round trips); a changed one
 BEGIN, UPDATE and COMMIT (three). A buyer's first hold creates their session (and, until the
 sixth session of 2026-12-06, every hold that opened an order wrote its id there; now a signed
-cookie keeps it, booking.views.public.ORDERS_COOKIE): in a premiere's first second, that was
+cookie keeps it, booking.buyer): in a premiere's first second, that was
 three or four round trips beside the hold's one for every buyer.
 
 Here a new session is `INSERT … ON CONFLICT DO NOTHING` (a key already taken inserts nothing,

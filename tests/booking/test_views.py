@@ -14,11 +14,12 @@ from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from booking.buyer import BUYER_COOKIE
 from booking.links import booking_token
 from booking.models import Order, SeatStatus, ShowSeat
 from booking.selectors import SEAT_MAP_MARKUP_VERSION, SEAT_MAP_SOURCES, markup_version
 from booking.services import Actor, seat_block, seat_hold
-from booking.views.public import BUYER_SIGNING_SALT, ORDERS_COOKIE
+from booking.views.public import BUYER_SIGNING_SALT
 from tests.helpers import db_state, sleep_until
 
 
@@ -318,7 +319,7 @@ def test_an_order_opened_later_is_remembered_without_a_session_write(make_showti
         assert buyer.post(url(second, "hold"), {"seat": ["B2"]}).status_code == 200
     assert not [q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
     assert Session.objects.get(session_key=session_key).session_data == stored
-    assert ORDERS_COOKIE in buyer.cookies
+    assert BUYER_COOKIE in buyer.cookies
 
     for showtime, seat in ((second, "B2"), (first, "A1")):  # the cookie carries both
         with CaptureQueriesContext(connection) as queries:
@@ -336,7 +337,7 @@ def test_another_browsers_orders_cookie_draws_nothing_as_mine(make_showtime):
     assert buyer.post(url(showtime, "hold"), {"seat": ["A1"]}).status_code == 200  # the cookie
     assert stranger.post(url(showtime, "hold"), {"seat": ["B4"]}).status_code == 200
     assert seat_states_in(buyer.get(url(showtime, "seats")).content.decode())["A1"] == "mine"
-    stranger.cookies[ORDERS_COOKIE] = buyer.cookies[ORDERS_COOKIE].value
+    stranger.cookies[BUYER_COOKIE] = buyer.cookies[BUYER_COOKIE].value
     states = seat_states_in(stranger.get(url(showtime, "seats")).content.decode())
     assert (states["A1"], states["B4"]) == ("held", "mine")
 
@@ -349,16 +350,44 @@ def test_the_page_remembers_an_order_the_browser_forgot(make_showtime):
     earlier, showtime = make_showtime(), make_showtime()
     buyer = HtmxClient()
     assert buyer.post(url(earlier, "hold"), {"seat": ["A1"]}).status_code == 200  # the session
-    before = buyer.cookies.get(ORDERS_COOKIE)
+    before = buyer.cookies.get(BUYER_COOKIE)
     assert buyer.post(url(showtime, "hold"), {"seat": ["A2"]}).status_code == 200
     # The other tab's answer, read before this hold, arrives last: without this showtime's order.
     if before is None:
-        del buyer.cookies[ORDERS_COOKIE]
+        del buyer.cookies[BUYER_COOKIE]
     else:
-        buyer.cookies[ORDERS_COOKIE] = before.value
+        buyer.cookies[BUYER_COOKIE] = before.value
     assert seat_states_in(buyer.get(url(showtime, "seats")).content.decode())["A2"] == "held"
     assert buyer.get(url(showtime), headers={"HX-Request": ""}).status_code == 200
     assert seat_states_in(buyer.get(url(showtime, "seats")).content.decode())["A2"] == "mine"
+
+
+def test_a_buyers_clicks_read_no_session_once_the_buyer_cookie_is_set(showtime):
+    """The buyer identity comes from the signed buyer cookie (booking.buyer): a sale's clicks
+    after a buyer's second read no session (a cache round trip each). Copied into another
+    browser, the cookie does not verify: that browser stays who its session says."""
+    buyer = HtmxClient()
+    first = buyer.post(url(showtime, "hold"), {"seat": ["A1"]})
+    assert first.status_code == 200 and first.wsgi_request.session.accessed
+    assert BUYER_COOKIE not in buyer.cookies  # the session's key, which signs it, is drawn after the view
+    second = buyer.post(url(showtime, "hold"), {"seat": ["A2"]})
+    assert second.wsgi_request.session.accessed and BUYER_COOKIE in buyer.cookies
+    for verb, seat in (("hold", "A3"), ("hold", "A4"), ("release", "A3")):
+        response = buyer.post(url(showtime, verb), {"seat": [seat]})
+        assert response.status_code == 200
+        assert not response.wsgi_request.session.accessed
+        assert "Cookie" in response["Vary"]
+    states = seat_states_in(buyer.get(url(showtime, "seats")).content.decode())
+    assert [states[c] for c in ("A1", "A2", "A3", "A4")] == ["mine", "mine", "available", "mine"]
+
+    stranger = HtmxClient()
+    assert stranger.post(url(showtime, "hold"), {"seat": ["B1"]}).status_code == 200  # its session
+    stranger.cookies[BUYER_COOKIE] = buyer.cookies[BUYER_COOKIE].value
+    taken = stranger.post(url(showtime, "hold"), {"seat": ["B2"]})
+    assert taken.status_code == 200 and taken.wsgi_request.session.accessed
+    assert stranger.post(url(showtime, "release"), {"seat": ["A1"]}).status_code == 403
+    states = seat_states_in(buyer.get(url(showtime, "seats")).content.decode())
+    assert (states["A1"], states["B1"], states["B2"]) == ("mine", "held", "held")
 
 
 def test_blocked_seat_cannot_be_held_online(htmx, showtime):
