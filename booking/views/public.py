@@ -408,7 +408,7 @@ def _frame_response(request: HttpRequest, whole: bool, compressed: bytes) -> Htt
 
 def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpResponse:
     showtime = _showtime(showtime_id)
-    codes = request.POST.getlist("seat")
+    codes = posted = request.POST.getlist("seat")
     try:
         token = _owner_token(request, create=hold) or ""
     except signing.BadSignature:
@@ -472,7 +472,9 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         response.status_code = status
         return _keep_buyer(request, _with_retry_after(response, error), remember)
 
-    changed = _changed_codes(showtime, codes, error)
+    # The seats the call was asked to show, unless an error named more or best-available chose them.
+    same = error is None and show is not None and codes is posted
+    changed = show if same else _changed_codes(showtime, codes, error)
     rows = error.seat_rows if error is not None else getattr(order, "seat_rows", None)
     context = _seat_map_context(showtime, order=order, codes=changed, rows=rows)
     views = [context["states"][c] for c in changed if c in context["states"]]
