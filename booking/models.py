@@ -30,7 +30,7 @@ def new_reference() -> str:
     # it may open), its digits in base 25: as uniform as a draw per character.
     number = secrets.randbelow(len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH)
     letters = []
-    for _ in range(REFERENCE_LENGTH):
+    for _position in range(REFERENCE_LENGTH):
         number, digit = divmod(number, len(REFERENCE_ALPHABET))
         letters.append(REFERENCE_ALPHABET[digit])
     return "".join(letters)
