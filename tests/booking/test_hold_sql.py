@@ -601,3 +601,25 @@ def test_the_cap_on_open_orders_per_address_reads_that_address_orders_only(large
     open_order("third", "192.0.2.7")
     with pytest.raises(TooManyOrders):  # the cap still holds: three open orders from there
         open_order("fourth", "192.0.2.7")
+
+
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6
+        ),
+        max_size=5,
+    )
+)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(["A1", 'a"b', "c\\d", "x,y", "{z}", " sp ", "NULL", ""])
+@example([])
+@pytest.mark.django_db
+def test_seat_codes_reach_the_functions_as_they_were_given(codes):
+    """The calls pass seat codes as one `text[]` literal (holds._text_array), not a list psycopg
+    inspects: whatever the strings, PostgreSQL reads back the same array."""
+    from booking.services.holds import _text_array
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[]", [_text_array(codes)])
+        assert cursor.fetchone()[0] == codes
