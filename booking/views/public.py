@@ -408,7 +408,8 @@ def _frame_response(request: HttpRequest, whole: bool, compressed: bytes) -> Htt
 
 def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpResponse:
     showtime = _showtime(showtime_id)
-    codes = posted = request.POST.getlist("seat")
+    codes = request.POST.getlist("seat")
+    best = hold and "best" in request.POST
     try:
         token = _owner_token(request, create=hold) or ""
     except signing.BadSignature:
@@ -418,11 +419,12 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         )
     actor = services.Actor.session(token) if token else services.Actor("session:anonymous")
     status, error, order = 200, None, None
-    # The seats an htmx response redraws come back from the call itself (one round trip).
-    show = _changed_codes(showtime, codes, None) if request.htmx else None
+    # The seats an htmx response redraws come back from the call itself (one round trip); a
+    # best-available hold learns its seats from the call.
+    show = _changed_codes(showtime, codes, None) if request.htmx and not best else None
     started = time.perf_counter()
     try:
-        if hold and "best" in request.POST:
+        if best:
             order = services.seat_hold_best(
                 showtime_id=showtime.pk,
                 count=_best_count(request.POST["best"]),
@@ -473,8 +475,7 @@ def _seat_change(request: HttpRequest, showtime_id: int, *, hold: bool) -> HttpR
         return _keep_buyer(request, _with_retry_after(response, error), remember)
 
     # The seats the call was asked to show, unless an error named more or best-available chose them.
-    same = error is None and show is not None and codes is posted
-    changed = show if same else _changed_codes(showtime, codes, error)
+    changed = show if error is None and show is not None else _changed_codes(showtime, codes, error)
     rows = error.seat_rows if error is not None else getattr(order, "seat_rows", None)
     context = _seat_map_context(showtime, order=order, codes=changed, rows=rows)
     views = [context["states"][c] for c in changed if c in context["states"]]

@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from booking.buyer import BUYER_COOKIE
+from booking.buyer import salt as buyer_salt
 from booking.links import booking_token
 from booking.models import Order, SeatStatus, ShowSeat
 from booking.selectors import SEAT_MAP_MARKUP_VERSION, SEAT_MAP_SOURCES, markup_version
@@ -477,6 +478,48 @@ def test_two_first_clicks_before_the_cookie_came_back_share_one_basket(showtime)
     order = Order.objects.get()
     assert order.seat_codes == ["A1", "A2"]
     assert ShowSeat.objects.filter(showtime=showtime, order=order, status=SeatStatus.HELD).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_with_the_buyer_cookie_opens_one_order(make_showtime):
+    """Two clicks of one browser at the same moment in a showtime where it holds nothing yet,
+    both carrying its buyer cookie (booking.buyer) and neither reading the session: both race to
+    open the order, one opens it and the other joins it, and both answers name that order in
+    the cookie they set."""
+    earlier, showtime = make_showtime(), make_showtime()
+    buyer = HtmxClient()
+    for seat in ("A1", "A2"):  # the session, then the buyer cookie
+        assert buyer.post(url(earlier, "hold"), {"seat": [seat]}).status_code == 200
+    jar = {name: morsel.value for name, morsel in buyer.cookies.items()}
+    assert BUYER_COOKIE in jar
+    barrier = threading.Barrier(2)
+    answers = {}
+
+    def click(code):
+        browser = HtmxClient()
+        for name, value in jar.items():
+            browser.cookies[name] = value
+        try:
+            barrier.wait(5)
+            answers[code] = browser.post(url(showtime, "hold"), {"seat": [code]})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click, args=(code,)) for code in ("B1", "B2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+        assert not thread.is_alive()
+    assert {code: a.status_code for code, a in answers.items()} == {"B1": 200, "B2": 200}
+    assert not any(a.wsgi_request.session.accessed for a in answers.values())
+    order = Order.objects.get(showtime=showtime)
+    assert order.seat_codes == ["B1", "B2"]
+    assert order.owner_token == Order.objects.get(showtime=earlier).owner_token
+    for answer in answers.values():
+        session_key = jar[settings.SESSION_COOKIE_NAME]
+        said = signing.loads(answer.cookies[BUYER_COOKIE].value, salt=buyer_salt(session_key))
+        assert said["orders"][str(showtime.pk)] == order.pk
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,9 @@ def test_the_same_series_move_by_the_same_amounts(settings, showtime, rounds):
     """Run twice each (the kept series' second use), ours and django-prometheus', alternately."""
     moved = {}
     for middleware in (OURS, DJANGO_PROMETHEUS, OURS, DJANGO_PROMETHEUS)[: 2 * rounds]:
-        settings.MIDDLEWARE = [OURS if m in (OURS, DJANGO_PROMETHEUS) else m for m in settings.MIDDLEWARE]
-        settings.MIDDLEWARE = [middleware if m == OURS else m for m in settings.MIDDLEWARE]
+        settings.MIDDLEWARE = [
+            middleware if m in (OURS, DJANGO_PROMETHEUS) else m for m in settings.MIDDLEWARE
+        ]
         before = _samples()
         _visit(showtime)
         moved.setdefault(middleware, []).append(_delta(before, _samples()))
