@@ -444,6 +444,9 @@ def flash_sale(
             f"flash sale: holds answered {bad} with {stats['errors']} socket errors (want 200/409 only)"
         )
     stats.update(buyers=buyers, seats=len(codes), **sale_check(db_url, showtime_id, since))
+    if stats["held"] and not stats.get("cookies_kept"):
+        # Every buyer's first click of the sale opens an order, whose cookie hold.lua keeps.
+        raise BenchError("flash sale: wrk kept no buyer cookie (bench/hold.lua no longer reads it)")
     return stats
 
 
