@@ -56,6 +56,14 @@ def browser():
                 pytrace=False,
             )
         yield launched
+        # While Playwright's sync API runs (greenlets, an event loop in this thread), Django's
+        # context-local `connections` hand the browser tests other connection objects than the
+        # ones the test database was set up with: seen as one session still connected when the
+        # database was dropped at the end of the suite ("being accessed by other users"). They
+        # are closed here, from the same context; the database's own teardown closes its own.
+        from django.db import connections
+
+        connections.close_all()
         launched.close()
 
 
