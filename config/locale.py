@@ -7,7 +7,7 @@ the language cache does not keep: about a third of the middleware's cost, on eve
 SeatLock chooses the language from the switcher's cookie, else Accept-Language, else
 LANGUAGE_CODE (config/settings.py); with no `i18n_patterns` the path lookup decides nothing.
 So this one skips it then, and does exactly what Django's does otherwise (it hands a URLconf
-with `i18n_patterns` to Django's own code). tests/config/test_languages.py compares the two.
+with `i18n_patterns` to Django's own code). tests/config/test_locale.py compares the two.
 """
 
 from django.conf import settings

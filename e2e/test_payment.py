@@ -1,13 +1,12 @@
 """A booking end to end: seats, Stripe's hosted page (the simulator), webhook, tickets, email."""
 
-import time
-
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
 from booking.models import Order, OrderStatus
 from checkout.simulator import start_simulator
+from tests.helpers import wait_until
 
 
 @pytest.fixture
@@ -48,9 +47,7 @@ def test_book_two_seats_and_get_tickets(site, stripe_sim, new_page, showtime):
     assert page.locator("[data-reference]").inner_text() == order.reference
     # The email follows the payment's commit (here inline, in the webhook's request, which is
     # still drawing the tickets' PDF when the page may already show the order paid).
-    deadline = time.monotonic() + 15
-    while not mail.outbox and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: mail.outbox, 15)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ann@example.com"]
     assert order.reference in mail.outbox[0].subject
 
